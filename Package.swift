@@ -1,0 +1,73 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "deploylog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "deploylog", targets: ["deploylog"]),
+        .executable(name: "deploylog-bench", targets: ["deploylog-bench"]),
+        .library(name: "DeployLogEvents", targets: ["DeployLogEvents"]),
+        .library(name: "DeployLogStore", targets: ["DeployLogStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries: each imported by exactly one Swift file.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // The event model: JSON values, canonical encoding, the envelope, the v1 catalog.
+        .target(name: "DeployLogEvents", swiftSettings: upcoming),
+        // LZ4 per-event compression with a shared dictionary.
+        .target(name: "DeployLogCompression", dependencies: ["CLZ4"], swiftSettings: upcoming),
+        // The log: store protocol, embedded file store, subscriptions.
+        .target(
+            name: "DeployLogStore",
+            dependencies: [
+                "DeployLogEvents", "DeployLogCompression",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming),
+        // The command-line tool.
+        .executableTarget(
+            name: "deploylog",
+            dependencies: [
+                "DeployLogEvents", "DeployLogStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming),
+        .executableTarget(
+            name: "deploylog-bench",
+            dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogCompression"],
+            swiftSettings: upcoming),
+
+        // Shared test support: the store conformance suite every backend runs.
+        .target(
+            name: "DeployLogTestSupport",
+            dependencies: ["DeployLogEvents", "DeployLogStore"],
+            path: "Tests/DeployLogTestSupport",
+            swiftSettings: upcoming),
+        .testTarget(name: "DeployLogEventsTests", dependencies: ["DeployLogEvents"], swiftSettings: upcoming),
+        .testTarget(name: "DeployLogCompressionTests", dependencies: ["DeployLogCompression"], swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogStoreTests",
+            dependencies: ["DeployLogStore", "DeployLogEvents", "DeployLogTestSupport"],
+            resources: [.copy("Golden")],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogCLITests",
+            dependencies: ["DeployLogEvents", "DeployLogTestSupport"],
+            swiftSettings: upcoming),
+    ]
+)

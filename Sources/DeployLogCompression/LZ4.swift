@@ -1,0 +1,138 @@
+internal import CLZ4
+
+/// A compression dictionary, stored in the log under its `id`.
+public struct LZ4Dictionary: Sendable, Hashable {
+    public let id: UInt32
+    public let bytes: [UInt8]
+
+    public init(id: UInt32, bytes: [UInt8]) {
+        precondition(id != 0, "dictionary id 0 means 'no dictionary'")
+        self.id = id
+        // LZ4 only uses the last 64 KiB of a dictionary.
+        self.bytes = bytes.count > 65_536 ? Array(bytes.suffix(65_536)) : bytes
+    }
+}
+
+/// Compression or decompression that failed: the data is not what LZ4 wrote.
+public struct LZ4Error: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Compresses one event at a time with LZ4, each independently of the others but all against
+/// the same dictionary.
+///
+/// The dictionary is loaded once into a prepared `LZ4_stream_t` (`LZ4_loadDict`); every call
+/// copies that prepared state into a working state and compresses with
+/// `LZ4_compress_fast_continue`, so no event depends on its neighbours. (Debian's liblz4 does not
+/// export `LZ4_attach_dictionary`, which would avoid the copy.)
+///
+/// Not thread-safe: use one compressor per thread.
+public final class LZ4Compressor {
+    public let dictionary: LZ4Dictionary?
+    private let prepared: UnsafeMutablePointer<LZ4_stream_t>
+    private let working: UnsafeMutablePointer<LZ4_stream_t>
+    private let dictBuffer: UnsafeMutableRawBufferPointer
+    private let acceleration: Int32
+
+    /// - Parameter acceleration: LZ4's speed/ratio knob (1 = best ratio of the fast mode).
+    public init(dictionary: LZ4Dictionary?, acceleration: Int32 = 1) {
+        self.dictionary = dictionary
+        self.acceleration = acceleration
+        prepared = .allocate(capacity: 1)
+        working = .allocate(capacity: 1)
+        LZ4_initStream(prepared, MemoryLayout<LZ4_stream_t>.size)
+        LZ4_initStream(working, MemoryLayout<LZ4_stream_t>.size)
+        // The dictionary must stay at one address while the prepared state refers to it.
+        let count = dictionary?.bytes.count ?? 0
+        dictBuffer = .allocate(byteCount: max(count, 1), alignment: 16)
+        if let dictionary, count > 0 {
+            dictionary.bytes.withUnsafeBytes { dictBuffer.copyMemory(from: $0) }
+            LZ4_loadDict(prepared, dictBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(count))
+        }
+    }
+
+    deinit {
+        prepared.deallocate()
+        working.deallocate()
+        dictBuffer.deallocate()
+    }
+
+    /// The largest compressed size of `n` input bytes.
+    public static func bound(_ n: Int) -> Int { Int(LZ4_compressBound(Int32(n))) }
+
+    /// Compresses `source` and appends the compressed bytes to `output`; returns their count.
+    @discardableResult
+    public func compress(_ source: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Int {
+        let bound = Int(LZ4_compressBound(Int32(source.count)))
+        let start = output.count
+        output.reserveCapacity(start + bound)
+        // Grow without initialising twice: append zeros only for the bound, then trim.
+        output.append(contentsOf: repeatElement(0, count: bound))
+        let written = output.withUnsafeMutableBytes { out -> Int32 in
+            let dst = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: CChar.self)
+            let src = source.baseAddress?.assumingMemoryBound(to: CChar.self)
+            if dictionary != nil {
+                working.update(from: prepared, count: 1)
+                return LZ4_compress_fast_continue(working, src, dst, Int32(source.count), Int32(bound), acceleration)
+            } else {
+                return LZ4_compress_fast_extState(
+                    UnsafeMutableRawPointer(working), src, dst, Int32(source.count), Int32(bound), acceleration)
+            }
+        }
+        precondition(written > 0 || source.isEmpty, "LZ4 compression cannot fail with a bound-sized buffer")
+        output.removeLast(bound - Int(written))
+        return Int(written)
+    }
+
+    public func compress(_ source: [UInt8], appendingTo output: inout [UInt8]) -> Int {
+        source.withUnsafeBytes { compress($0, appendingTo: &output) }
+    }
+}
+
+/// Decompresses events written by `LZ4Compressor`. Stateless apart from the dictionaries it
+/// knows; safe to share between threads.
+public struct LZ4Decompressor: Sendable {
+    private let dictionaries: [UInt32: LZ4Dictionary]
+
+    public init(dictionaries: [LZ4Dictionary]) {
+        var d = [UInt32: LZ4Dictionary]()
+        for x in dictionaries { d[x.id] = x }
+        self.dictionaries = d
+    }
+
+    public func knows(dictionaryId: UInt32) -> Bool { dictionaryId == 0 || dictionaries[dictionaryId] != nil }
+
+    /// Decompresses `source` (exactly `uncompressedSize` bytes long once decompressed) into
+    /// `output`, replacing its contents.
+    public func decompress(
+        _ source: UnsafeRawBufferPointer, uncompressedSize: Int, dictionaryId: UInt32, into output: inout [UInt8]
+    ) throws(LZ4Error) {
+        let dict: LZ4Dictionary?
+        if dictionaryId == 0 {
+            dict = nil
+        } else {
+            guard let d = dictionaries[dictionaryId] else { throw LZ4Error("unknown dictionary id \(dictionaryId)") }
+            dict = d
+        }
+        if output.count != uncompressedSize {
+            output = [UInt8](repeating: 0, count: uncompressedSize)
+        }
+        let n = output.withUnsafeMutableBytes { out -> Int32 in
+            let dst = out.baseAddress?.assumingMemoryBound(to: CChar.self)
+            let src = source.baseAddress?.assumingMemoryBound(to: CChar.self)
+            if let dict {
+                return dict.bytes.withUnsafeBytes { d in
+                    LZ4_decompress_safe_usingDict(
+                        src, dst, Int32(source.count), Int32(uncompressedSize),
+                        d.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(d.count))
+                }
+            }
+            return LZ4_decompress_safe(src, dst, Int32(source.count), Int32(uncompressedSize))
+        }
+        guard n == Int32(uncompressedSize) else {
+            throw LZ4Error(n < 0 ? "corrupt LZ4 data" : "decompressed to \(n) bytes, expected \(uncompressedSize)")
+        }
+    }
+}

@@ -1,0 +1,195 @@
+/// An event as the log holds it: the producer's event plus what the store assigned.
+public struct RecordedEvent: Sendable, Hashable {
+    /// Global position, gapless, from 1.
+    public var position: Int64
+    public var stream: String
+    /// Version within the stream, from 0.
+    public var streamVersion: Int64
+    public var eventId: EventID
+    public var type: String
+    public var schemaVersion: Int
+    public var occurredAt: Timestamp
+    public var recordedAt: Timestamp
+    public var metadata: JSONObject
+    public var data: JSONValue
+    /// Unknown top-level fields the producer sent, kept as they were.
+    public var extra: JSONObject
+    /// SHA-256 chain hash (32 bytes), when known.
+    public var hash: [UInt8]?
+
+    public init(
+        position: Int64, stream: String, streamVersion: Int64, eventId: EventID, type: String,
+        schemaVersion: Int, occurredAt: Timestamp, recordedAt: Timestamp, metadata: JSONObject,
+        data: JSONValue, extra: JSONObject = JSONObject(), hash: [UInt8]? = nil
+    ) {
+        self.position = position
+        self.stream = stream
+        self.streamVersion = streamVersion
+        self.eventId = eventId
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.metadata = metadata
+        self.data = data
+        self.extra = extra
+        self.hash = hash
+    }
+
+    /// The category of the stream: the part before its first `-`.
+    public var category: String { ProposedEvent.category(of: stream) }
+
+    /// Lowercase hex of `hash`.
+    public var hashHex: String? { hash.map(Hex.encode) }
+
+    /// The canonical bytes of this event (see `events/README.md`): the input of the hash chain
+    /// and of the compressor.
+    public func canonicalBytes() -> [UInt8] {
+        var w = CanonicalJSONWriter(reservingCapacity: 512)
+        writeCanonical(into: &w)
+        return w.bytes
+    }
+
+    public func writeCanonical(into w: inout CanonicalJSONWriter) {
+        if extra.isEmpty {
+            w.writeASCII("{\"data\":")
+            w.write(data)
+            w.writeASCII(",\"eventId\":")
+            w.writeString(eventId.text)
+            w.writeASCII(",\"metadata\":")
+            w.write(.object(metadata))
+            w.writeASCII(",\"occurredAt\":\"")
+            occurredAt.append(to: &w.bytes)
+            w.writeASCII("\",\"position\":")
+            w.writeInt(position)
+            w.writeASCII(",\"recordedAt\":\"")
+            recordedAt.append(to: &w.bytes)
+            w.writeASCII("\",\"schemaVersion\":")
+            w.writeInt(Int64(schemaVersion))
+            w.writeASCII(",\"stream\":")
+            w.writeString(stream)
+            w.writeASCII(",\"streamVersion\":")
+            w.writeInt(streamVersion)
+            w.writeASCII(",\"type\":")
+            w.writeString(type)
+            w.writeASCII("}")
+        } else {
+            w.write(.object(envelopeObject(includeHash: false)))
+        }
+    }
+
+    /// The read-back envelope as a JSON object (the NDJSON export line).
+    public func envelopeObject(includeHash: Bool = true) -> JSONObject {
+        var o = extra
+        o["data"] = data
+        o["eventId"] = .string(eventId.text)
+        o["metadata"] = .object(metadata)
+        o["occurredAt"] = .string(occurredAt.canonicalText)
+        o["position"] = .number(JSONNumber(position))
+        o["recordedAt"] = .string(recordedAt.canonicalText)
+        o["schemaVersion"] = .number(JSONNumber(schemaVersion))
+        o["stream"] = .string(stream)
+        o["streamVersion"] = .number(JSONNumber(streamVersion))
+        o["type"] = .string(type)
+        if includeHash, let hashHex { o["hash"] = .string(hashHex) }
+        return o
+    }
+
+    /// Decodes the canonical bytes written by `canonicalBytes()`.
+    public static func decode(canonical bytes: UnsafeRawBufferPointer) throws(EventDecodingError) -> RecordedEvent {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw EventDecodingError("not valid JSON: \(error)") }
+        return try decode(envelope: value)
+    }
+
+    public static func decode(canonical bytes: [UInt8]) throws(EventDecodingError) -> RecordedEvent {
+        do {
+            return try bytes.withUnsafeBytes { (p) throws(EventDecodingError) -> RecordedEvent in try decode(canonical: p) }
+        } catch let e as EventDecodingError { throw e } catch { throw EventDecodingError("\(error)") }
+    }
+
+    /// Decodes a read-back envelope object (an NDJSON export line); `hash` is read when present.
+    public static func decode(envelope value: JSONValue) throws(EventDecodingError) -> RecordedEvent {
+        guard case .object(var o) = value else { throw EventDecodingError("event is not a JSON object") }
+        func take(_ k: String) throws(EventDecodingError) -> JSONValue {
+            guard let v = o.removeValue(forKey: k) else { throw EventDecodingError("missing \"\(k)\"") }
+            return v
+        }
+        func string(_ k: String) throws(EventDecodingError) -> String {
+            guard case .string(let s) = try take(k) else { throw EventDecodingError("\"\(k)\" is not a string") }
+            return s
+        }
+        func int(_ k: String) throws(EventDecodingError) -> Int64 {
+            guard case .number(let n) = try take(k), let i = n.int64Value else { throw EventDecodingError("\"\(k)\" is not an integer") }
+            return i
+        }
+        func time(_ k: String) throws(EventDecodingError) -> Timestamp {
+            guard let t = Timestamp(iso8601: try string(k)) else { throw EventDecodingError("\"\(k)\" is not a timestamp") }
+            return t
+        }
+        let data = try take("data")
+        guard let eventId = EventID(try string("eventId")) else { throw EventDecodingError("\"eventId\" is not a UUID") }
+        guard case .object(let metadata) = try take("metadata") else { throw EventDecodingError("\"metadata\" is not an object") }
+        let occurredAt = try time("occurredAt")
+        let position = try int("position")
+        let recordedAt = try time("recordedAt")
+        let schemaVersion = try int("schemaVersion")
+        let stream = try string("stream")
+        let streamVersion = try int("streamVersion")
+        let type = try string("type")
+        var hash: [UInt8]? = nil
+        if let h = o.removeValue(forKey: "hash") {
+            guard case .string(let s) = h, let bytes = Hex.decode(s), bytes.count == 32 else {
+                throw EventDecodingError("\"hash\" is not 64 hex digits")
+            }
+            hash = bytes
+        }
+        return RecordedEvent(
+            position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
+            schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
+            data: data, extra: o, hash: hash)
+    }
+}
+
+/// Stored bytes that do not decode as an event.
+public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Lowercase hexadecimal.
+public enum Hex {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public static func encode<B: Sequence>(_ bytes: B) -> String where B.Element == UInt8 {
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(u.count / 2)
+        var i = 0
+        while i < u.count {
+            guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+}

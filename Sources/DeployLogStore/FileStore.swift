@@ -1,0 +1,297 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeployLogCompression
+public import DeployLogEvents
+import Foundation
+
+/// The embedded file store: append-only segment files of framed, checksummed, LZ4-compressed
+/// records in a directory (`./.deploylog` by default).
+///
+/// One writer process at a time (an advisory lock on `LOCK`, held only while a batch is
+/// written), any number of readers. An append is durable when it returns (`fdatasync`), and
+/// concurrent appends in one process share one write and one sync (group commit). On open a
+/// torn tail — records after the last commit record, left by a writer that died — is cut back.
+public final class FileStore: EventStore, @unchecked Sendable {
+    public struct Options: Sendable {
+        /// A segment is closed once it holds at least this many bytes.
+        public var segmentSize: Int = 64 << 20
+        /// The store's clock (for `recordedAt`).
+        public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
+        /// Most events one group commit takes.
+        public var maxBatchEvents: Int = 50_000
+        public init() {}
+    }
+
+    public static let markerName = "deploylog.store"
+    public static let defaultPath = ".deploylog"
+
+    public let path: String
+    let options: Options
+    let segmentsPath: String
+    let lockPath: String
+    let headPath: String
+
+    /// Guards `state`.
+    let stateLock = NSCondition()
+    var state: State
+    let lockFD: Int32
+    let committer: GroupCommitter
+
+    struct Segment {
+        var base: Int64
+        var path: String
+        /// Bytes of the file known to hold committed records.
+        var committedEnd: Int64
+        var readFD: Int32 = -1
+    }
+
+    struct State {
+        var segments: [Segment] = []
+        var index = LogIndex()
+        var dictionaries: [UInt32: LZ4Dictionary] = [:]
+        var currentDictionary: LZ4Dictionary?
+        var writeFD: Int32 = -1
+        /// Bumped on every commit this process sees; subscribers wait on it.
+        var generation: UInt64 = 0
+        /// This process's leader is writing: `refresh` must not scan what it writes.
+        var localWriteInProgress = false
+        /// Used by the leader only.
+        var compressor: LZ4Compressor?
+    }
+
+    // MARK: Creating and opening
+
+    /// Creates a store at `path` (idempotent: an existing store is opened as it is).
+    public static func create(at path: String, options: Options = Options()) throws(StoreError) -> FileStore {
+        let marker = path + "/" + markerName
+        if !Sys.exists(marker) {
+            do {
+                if Sys.exists(path), try !Sys.list(path).isEmpty {
+                    throw StoreError(.invalidRequest, "\(path) exists, is not empty and is not a deploylog store")
+                }
+                try Sys.mkdir(path)
+                try Sys.mkdir(path + "/segments")
+                // The first segment: header and the dictionary, committed before the marker exists.
+                let seg = path + "/segments/" + SegmentFormat.fileName(basePosition: 1)
+                var bytes = SegmentFormat.header(basePosition: 1)
+                let dict = DefaultDictionary.v1
+                appendDictionaryRecord(dict, to: &bytes)
+                let fd = try Sys.open(seg, O_RDWR | O_CREAT | O_TRUNC)
+                defer { Sys.close(fd) }
+                try bytes.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, 0, path: seg) }
+                try Sys.fsync(fd, path: seg)
+                try Sys.fsyncDirectory(path + "/segments")
+                let tmp = marker + ".tmp"
+                let mfd = try Sys.open(tmp, O_RDWR | O_CREAT | O_TRUNC)
+                let text = Array("{\"format\":\"deploylog-file-store\",\"version\":1}\n".utf8)
+                try text.withUnsafeBytes { b in try Sys.pwriteAll(mfd, b, 0, path: tmp) }
+                try Sys.fsync(mfd, path: tmp)
+                Sys.close(mfd)
+                try Sys.rename(tmp, marker)
+                try Sys.fsyncDirectory(path)
+            } catch let e as StoreError {
+                throw e
+            } catch {
+                throw StoreError(.io, "cannot create store at \(path): \(error)")
+            }
+        }
+        return try open(at: path, options: options)
+    }
+
+    /// Opens an existing store; cuts a torn tail when no other writer is active.
+    public static func open(at path: String, options: Options = Options()) throws(StoreError) -> FileStore {
+        guard Sys.exists(path + "/" + markerName) else {
+            throw StoreError(.notFound, "no deploylog store at \(path) (run `deploylog --store \(path) init`)")
+        }
+        return try FileStore(path: path, options: options)
+    }
+
+    private init(path: String, options: Options) throws(StoreError) {
+        self.path = path
+        self.options = options
+        segmentsPath = path + "/segments"
+        lockPath = path + "/LOCK"
+        headPath = path + "/HEAD"
+        do {
+            lockFD = try Sys.open(lockPath, O_RDWR | O_CREAT)
+        } catch {
+            throw StoreError(.io, "cannot open \(lockPath): \(error)")
+        }
+        state = State()
+        committer = GroupCommitter()
+        let names: [String]
+        do { names = try Sys.list(segmentsPath) } catch { throw StoreError(.io, "cannot list \(segmentsPath): \(error)") }
+        let bases = names.compactMap(SegmentFormat.basePosition(fileName:)).sorted()
+        guard !bases.isEmpty else { throw StoreError(.corruption, "\(segmentsPath) holds no segment files") }
+        // Try to become the writer for a moment: then a torn tail may be cut.
+        let haveLock = (try? Sys.lockExclusive(lockFD, wait: false, path: lockPath)) ?? false
+        defer { if haveLock { Sys.unlock(lockFD) } }
+        for base in bases {
+            state.segments.append(Segment(base: base, path: segmentsPath + "/" + SegmentFormat.fileName(basePosition: base), committedEnd: 0))
+        }
+        try catchUp(repair: haveLock, fromSegment: 0)
+    }
+
+    deinit {
+        for s in state.segments where s.readFD >= 0 { Sys.close(s.readFD) }
+        if state.writeFD >= 0 { Sys.close(state.writeFD) }
+        Sys.close(lockFD)
+    }
+
+    static func appendDictionaryRecord(_ dict: LZ4Dictionary, to bytes: inout [UInt8]) {
+        SegmentFormat.appendRecord(to: &bytes) { b in
+            b.append(SegmentFormat.Kind.dictionary.rawValue)
+            b.appendVarint(UInt64(dict.id))
+            b.append(contentsOf: dict.bytes)
+        }
+    }
+
+    // MARK: Reading
+
+    public func head() throws(StoreError) -> Checkpoint {
+        try refresh()
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return Checkpoint(position: state.index.head, hash: Hex.encode(state.index.headHash))
+    }
+
+    public func streamVersion(of stream: String) throws(StoreError) -> Int64? {
+        try refresh()
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return state.index.lastVersion(of: stream)
+    }
+
+    /// The chain hash at `position` (0 gives the genesis hash).
+    public func checkpoint(at position: Int64) throws(StoreError) -> Checkpoint {
+        try refresh()
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        guard position >= 0, position <= state.index.head else {
+            throw StoreError(.invalidRequest, "position \(position) is beyond the head (\(state.index.head))", position: position)
+        }
+        return Checkpoint(position: position, hash: Hex.encode(state.index.hash(at: position)))
+    }
+
+    /// The event at `position`.
+    public func event(at position: Int64) throws -> RecordedEvent {
+        var found: RecordedEvent?
+        try read(from: position, filter: EventFilter(), limit: 1) { found = $0; return false }
+        guard let found, found.position == position else {
+            throw StoreError(.invalidRequest, "no event at position \(position) (head is \(try head().position))", position: position)
+        }
+        return found
+    }
+
+    public func read(from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool) throws {
+        _ = try readExamining(from: position, filter: filter, limit: limit, body)
+    }
+
+    /// `read`, returning the last position it examined: the head it saw when fewer than
+    /// `limit` events matched, else the last one delivered.
+    func readExamining(from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool) throws -> Int64 {
+        try refresh()
+        // Take what is needed under the lock, read the files outside it.
+        stateLock.lock()
+        let positions = state.index.positions(from: position, filter: filter, limit: limit)
+        let examined = limit.map { positions.count >= $0 } ?? false ? positions.last! : max(state.index.head, position - 1)
+        var wanted = [(Int64, LogIndex.Location, [UInt8], Int64)]()
+        wanted.reserveCapacity(positions.count)
+        for p in positions {
+            wanted.append((p, state.index.location(of: p), state.index.hash(at: p), 0))
+        }
+        var fds = [Int32]()
+        var ends = [Int64]()
+        var paths = [String]()
+        do {
+            for i in state.segments.indices {
+                if state.segments[i].readFD < 0 {
+                    state.segments[i].readFD = try Sys.open(state.segments[i].path, O_RDONLY)
+                }
+                fds.append(state.segments[i].readFD)
+                ends.append(state.segments[i].committedEnd)
+                paths.append(state.segments[i].path)
+            }
+        } catch {
+            stateLock.unlock()
+            throw StoreError(.io, "cannot open segment: \(error)")
+        }
+        let dicts = LZ4Decompressor(dictionaries: Array(state.dictionaries.values))
+        stateLock.unlock()
+
+        var window = [UInt8]()
+        var windowSegment: Int32 = -1
+        var windowStart: Int64 = 0
+        var raw = [UInt8]()
+        var i = 0
+        while i < wanted.count {
+            let (p, loc, hash, _) = wanted[i]
+            let recStart = Int64(loc.offset)
+            let recEnd = recStart + Int64(loc.length)
+            if windowSegment != loc.segment || recStart < windowStart || recEnd > windowStart + Int64(window.count) {
+                // Read this record and the following wanted ones of the same segment, up to 1 MiB.
+                var end = recEnd
+                var j = i + 1
+                while j < wanted.count, wanted[j].1.segment == loc.segment {
+                    let e = Int64(wanted[j].1.offset) + Int64(wanted[j].1.length)
+                    if e - recStart > 1 << 20 { break }
+                    end = e
+                    j += 1
+                }
+                let seg = Int(loc.segment)
+                end = min(end, ends[seg])
+                let count = Int(end - recStart)
+                window = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
+                    n = (try? Sys.pread(fds[seg], buf.baseAddress!, count, recStart, path: paths[seg])) ?? 0
+                }
+                guard window.count == count else {
+                    throw StoreError(.io, "short read of \(paths[seg]) at offset \(recStart)", position: p)
+                }
+                windowSegment = loc.segment
+                windowStart = recStart
+            }
+            var event = try window.withUnsafeBytes { (w) throws(StoreError) -> RecordedEvent in
+                try FileStore.decodeEventRecord(
+                    w, at: Int(recStart - windowStart), expectedPosition: p, dictionaries: dicts, scratch: &raw,
+                    where: paths[Int(loc.segment)])
+            }
+            event.hash = hash
+            if !filter.matches(event) { i += 1; continue }
+            if try !body(event) { return p }
+            i += 1
+        }
+        return examined
+    }
+
+    /// Decodes the event record at `offset` of `buf`, checking frame, checksum, position,
+    /// decompression and JSON.
+    static func decodeEventRecord(
+        _ buf: UnsafeRawBufferPointer, at offset: Int, expectedPosition: Int64, dictionaries: LZ4Decompressor,
+        scratch: inout [UInt8], where path: String
+    ) throws(StoreError) -> RecordedEvent {
+        switch SegmentFormat.parseRecord(buf, at: offset) {
+        case .failure(let f):
+            throw StoreError(.corruption, "position \(expectedPosition): \(f.problem) in \(path) at offset \(offset)", position: expectedPosition)
+        case .success((.event(let pos, let dictId, let rawLength, let payload), _)):
+            guard pos == expectedPosition else {
+                throw StoreError(.corruption, "position \(expectedPosition): record holds position \(pos)", position: expectedPosition)
+            }
+            do {
+                try dictionaries.decompress(payload, uncompressedSize: rawLength, dictionaryId: dictId, into: &scratch)
+            } catch {
+                throw StoreError(.corruption, "position \(expectedPosition): \(error)", position: expectedPosition)
+            }
+            let e: RecordedEvent
+            do { e = try RecordedEvent.decode(canonical: scratch) } catch {
+                throw StoreError(.corruption, "position \(expectedPosition): \(error)", position: expectedPosition)
+            }
+            guard e.position == expectedPosition else {
+                throw StoreError(.corruption, "position \(expectedPosition): event says position \(e.position)", position: expectedPosition)
+            }
+            return e
+        case .success:
+            throw StoreError(.corruption, "position \(expectedPosition): not an event record", position: expectedPosition)
+        }
+    }
+}

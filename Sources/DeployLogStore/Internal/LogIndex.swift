@@ -1,0 +1,163 @@
+import DeployLogEvents
+
+/// The in-memory index of a file store, rebuilt from the segments on open and extended on every
+/// commit: where each position's record is, its stream, type, time and chain hash; each
+/// stream's positions; every event id.
+struct LogIndex {
+    struct Location: Equatable {
+        var segment: Int32
+        var offset: UInt32
+        var length: UInt32
+    }
+
+    /// An event id as two integers (cheaper to hash and store than its text).
+    struct IDKey: Hashable {
+        var hi: UInt64
+        var lo: UInt64
+
+        init(_ id: EventID) {
+            var hi: UInt64 = 0
+            var lo: UInt64 = 0
+            var n = 0
+            for c in id.text.utf8 where c != 45 {
+                let v = UInt64(c <= 57 ? c - 48 : c - 87)
+                if n < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
+                n += 1
+            }
+            self.hi = hi
+            self.lo = lo
+        }
+    }
+
+    private(set) var head: Int64 = 0
+    private(set) var headHash: [UInt8] = ChainHash.genesis
+    private var hashes: [UInt8] = []
+    private var locations: [Location] = []
+    private var streamOf: [UInt32] = []
+    private var typeOf: [UInt32] = []
+    private var occurredAt: [Int64] = []
+    private var streamNames: [String] = []
+    private var streamIds: [String: UInt32] = [:]
+    private var streamPositions: [[Int64]] = []
+    private var typeNames: [String] = []
+    private var typeIds: [String: UInt32] = [:]
+    private var eventIds: [IDKey: Int64] = [:]
+
+    mutating func reserve(_ n: Int) {
+        hashes.reserveCapacity(n * 32)
+        locations.reserveCapacity(n)
+        streamOf.reserveCapacity(n)
+        typeOf.reserveCapacity(n)
+        occurredAt.reserveCapacity(n)
+        eventIds.reserveCapacity(n)
+    }
+
+    /// Adds the event at position `head + 1`.
+    mutating func add(_ e: RecordedEvent, hash: [UInt8], location: Location) {
+        precondition(e.position == head + 1, "positions are gapless")
+        let sid: UInt32
+        if let s = streamIds[e.stream] {
+            sid = s
+        } else {
+            sid = UInt32(streamNames.count)
+            streamIds[e.stream] = sid
+            streamNames.append(e.stream)
+            streamPositions.append([])
+        }
+        let tid: UInt32
+        if let t = typeIds[e.type] {
+            tid = t
+        } else {
+            tid = UInt32(typeNames.count)
+            typeIds[e.type] = tid
+            typeNames.append(e.type)
+        }
+        streamPositions[Int(sid)].append(e.position)
+        hashes.append(contentsOf: hash)
+        locations.append(location)
+        streamOf.append(sid)
+        typeOf.append(tid)
+        occurredAt.append(e.occurredAt.microseconds)
+        eventIds[IDKey(e.eventId)] = e.position
+        head = e.position
+        headHash = hash
+    }
+
+    /// The last version of a stream (its event count − 1), nil when it has none.
+    func lastVersion(of stream: String) -> Int64? {
+        guard let s = streamIds[stream] else { return nil }
+        return Int64(streamPositions[Int(s)].count) - 1
+    }
+
+    func position(of id: EventID) -> Int64? { eventIds[IDKey(id)] }
+
+    func streamVersion(at position: Int64) -> Int64 {
+        let sid = Int(streamOf[Int(position - 1)])
+        // Positions in a stream are ascending: binary search.
+        let ps = streamPositions[sid]
+        var lo = 0
+        var hi = ps.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ps[mid] < position { lo = mid + 1 } else { hi = mid }
+        }
+        return Int64(lo)
+    }
+
+    func location(of position: Int64) -> Location { locations[Int(position - 1)] }
+
+    func hash(at position: Int64) -> [UInt8] {
+        if position == 0 { return ChainHash.genesis }
+        let i = Int(position - 1) * 32
+        return Array(hashes[i..<(i + 32)])
+    }
+
+    func stream(at position: Int64) -> String { streamNames[Int(streamOf[Int(position - 1)])] }
+
+    /// Positions at or after `from` that may match `filter` (time and type and stream checked
+    /// here; the caller re-checks nothing), at most `limit`.
+    func positions(from: Int64, filter: EventFilter, limit: Int?) -> [Int64] {
+        let start = max(from, 1)
+        guard start <= head else { return [] }
+        let cap = limit ?? Int.max
+        var out = [Int64]()
+        if let stream = filter.stream {
+            guard let sid = streamIds[stream] else { return [] }
+            for p in streamPositions[Int(sid)] where p >= start {
+                if matches(p, filter) { out.append(p) }
+                if out.count >= cap { break }
+            }
+            return out
+        }
+        if filter.isEmpty {
+            let end = min(head, start + Int64(min(cap, Int(head))) - 1)
+            return Array(start...end)
+        }
+        let typeSet: Set<UInt32>? = filter.types.map { Set($0.compactMap { typeIds[$0] }) }
+        var categoryStreams: Set<UInt32>? = nil
+        if let cats = filter.categories {
+            var s = Set<UInt32>()
+            for (i, name) in streamNames.enumerated() where cats.contains(ProposedEvent.category(of: name)) { s.insert(UInt32(i)) }
+            categoryStreams = s
+        }
+        var p = start
+        while p <= head, out.count < cap {
+            let i = Int(p - 1)
+            if let typeSet, !typeSet.contains(typeOf[i]) { p += 1; continue }
+            if let categoryStreams, !categoryStreams.contains(streamOf[i]) { p += 1; continue }
+            if let since = filter.since, occurredAt[i] < since.microseconds { p += 1; continue }
+            if let until = filter.until, occurredAt[i] >= until.microseconds { p += 1; continue }
+            out.append(p)
+            p += 1
+        }
+        return out
+    }
+
+    private func matches(_ p: Int64, _ f: EventFilter) -> Bool {
+        let i = Int(p - 1)
+        if let types = f.types, !types.contains(typeNames[Int(typeOf[i])]) { return false }
+        if let since = f.since, occurredAt[i] < since.microseconds { return false }
+        if let until = f.until, occurredAt[i] >= until.microseconds { return false }
+        return true
+    }
+}

@@ -1,0 +1,1 @@
+print("deploylog-bench: under construction")
