@@ -9,6 +9,7 @@ public protocol EventStore: AnyObject, Sendable {
     /// reports the original position; otherwise the event's `expectedVersion` is checked
     /// against its stream (including events earlier in the same call). Any conflict fails
     /// the whole call and nothing is written.
+    @discardableResult
     func append(_ events: [ProposedEvent]) throws(StoreError) -> AppendResult
 
     /// Events from `position` (inclusive) in global order, filtered; `body` returns false to stop.
@@ -19,6 +20,13 @@ public protocol EventStore: AnyObject, Sendable {
 
     /// The last `streamVersion` of `stream`, or nil when it does not exist.
     func streamVersion(of stream: String) throws(StoreError) -> Int64?
+
+    /// A catch-up subscription: every matching event from `position` (history), then new ones
+    /// as they are committed (live), in order, once each; `handler` returns false to stop.
+    func subscribe(
+        from position: Int64, filter: EventFilter, pollInterval: Double,
+        handler: @escaping @Sendable (RecordedEvent) throws -> Bool
+    ) -> Subscription
 }
 
 extension EventStore {

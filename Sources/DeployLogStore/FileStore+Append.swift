@@ -6,6 +6,7 @@ import Foundation
 public import DeployLogEvents
 
 extension FileStore {
+    @discardableResult
     public func append(_ events: [ProposedEvent]) throws(StoreError) -> AppendResult {
         if events.isEmpty { return AppendResult(positions: [], streamVersions: [], appendedCount: 0) }
         let request = GroupCommitter.Request(events)

@@ -27,7 +27,7 @@ final class CanonicalJSONTests: XCTestCase {
             (1e-5, "1e-05"),
             (1.5e-5, "1.5e-05"),
             (1e-100, "1e-100"),
-            (5e-324, "5e-324"),
+            (.leastNonzeroMagnitude, "5e-324"),
             (2.2250738585072014e-308, "2.2250738585072014e-308"),
             (Double.greatestFiniteMagnitude, "1.7976931348623157e+308"),
             (-Double.greatestFiniteMagnitude, "-1.7976931348623157e+308"),
@@ -286,7 +286,7 @@ struct RandomJSON {
         case 2: d = Double(below(100_000)) / 100
         case 3: d = pow(10, Double(below(44) - 22))
         case 4: d = Double(below(1 << 20)) * pow(2, Double(below(120) - 60))
-        default: d = [0.0, -0.0, 5e-324, .greatestFiniteMagnitude, 1e16, 1e15, 1e-4, 1e-5, 0.1, 9007199254740993][below(10)]
+        default: d = [0.0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1e16, 1e15, 1e-4, 1e-5, 0.1, 9007199254740992][below(10)]
         }
         if chance(30) { d = -d }
         return JSONNumber(d)

@@ -30,13 +30,13 @@ public struct EventUpcaster: Sendable {
         }
     }
 
-    /// An upcaster that adds a field with a default value where it is absent.
+    /// An upcaster that adds a field with a default value where it is absent (or `null`).
     public static func addingField(
         _ name: String, default value: JSONValue, eventType: String, fromVersion: Int
     ) -> EventUpcaster {
         EventUpcaster(eventType: eventType, fromVersion: fromVersion) { data in
             var data = data
-            if data[name] == nil { data[name] = value }
+            if data[name]?.isNull ?? true { data[name] = value }
             return data
         }
     }

@@ -1,1 +1,0 @@
-// Store conformance suite lives here.
