@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(
             name: "DeployLogStoreTests",
             dependencies: ["DeployLogStore", "DeployLogEvents", "DeployLogTestSupport"],
-            resources: [.copy("Golden")],
+            exclude: ["Golden"],
             swiftSettings: upcoming),
         .testTarget(
             name: "DeployLogCLITests",

@@ -27,24 +27,25 @@ public struct CanonicalJSONWriter: Sendable {
 
     public mutating func write(_ object: JSONObject) {
         bytes.append(UInt8(ascii: "{"))
-        var first = true
-        for member in object.members {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            writeString(member.key)
-            bytes.append(UInt8(ascii: ":"))
-            write(member.value)
+        // Through the buffer: members are borrowed in place rather than copied (retained).
+        object.members.withUnsafeBufferPointer { members in
+            for k in members.indices {
+                if k > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeString(members[k].key)
+                bytes.append(UInt8(ascii: ":"))
+                write(members[k].value)
+            }
         }
         bytes.append(UInt8(ascii: "}"))
     }
 
     public mutating func write(_ array: [JSONValue]) {
         bytes.append(UInt8(ascii: "["))
-        var first = true
-        for element in array {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            write(element)
+        array.withUnsafeBufferPointer { elements in
+            for k in elements.indices {
+                if k > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(elements[k])
+            }
         }
         bytes.append(UInt8(ascii: "]"))
     }
@@ -99,13 +100,15 @@ public struct CanonicalJSONWriter: Sendable {
         var runStart = 0
         var j = 0
         while j < n {
-            // Eight bytes at a time while none needs escaping.
-            while j + 8 <= n {
-                let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
-                if _SWAR.hasStringSpecial(w) { break }
-                j += 8
+            // Eight bytes at a time to the next byte that needs escaping.
+            if j + 8 <= n {
+                let mask = _SWAR.escapeMask(UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
+                if mask == 0 {
+                    j += 8
+                    continue
+                }
+                j += mask.trailingZeroBitCount &>> 3
             }
-            if j >= n { break }
             let c = base[j]
             if c >= 0x20 && c != 0x22 && c != 0x5C {
                 j += 1

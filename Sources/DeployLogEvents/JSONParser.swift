@@ -66,8 +66,6 @@ struct _JSONParserState: ~Copyable {
     var depth = 0
     /// Members of the objects being parsed, innermost last.
     var members: [JSONObject.Member] = []
-    /// Byte offset of each member's key, parallel to `members` (for duplicate-key errors).
-    var keyOffsets: [Int] = []
     /// Elements of the arrays being parsed, innermost last.
     var elements: [JSONValue] = []
     /// Decoded bytes of a string with escapes.
@@ -189,14 +187,18 @@ struct _JSONParserState: ~Copyable {
         let start = i + 1
         var j = start
         while true {
-            // Eight bytes at a time while none is special: '"', '\\', a control character, or
-            // the lead of a multi-byte sequence (which we validate byte by byte).
-            while j + 8 <= end {
-                let w = UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self)
-                if _SWAR.hasStringSpecial(w) || w & _SWAR.highBits != 0 { break }
-                j += 8
+            // Eight bytes at a time to the next special byte: '"', '\\', a control character,
+            // or the lead of a multi-byte sequence (which we validate byte by byte).
+            if j + 8 <= end {
+                let mask = _SWAR.stringSpecialMask(UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
+                if mask == 0 {
+                    j += 8
+                    continue
+                }
+                j += mask.trailingZeroBitCount &>> 3
+            } else if j >= end {
+                throw error("unterminated string", at: start - 1)
             }
-            guard j < end else { throw error("unterminated string", at: start - 1) }
             let c = p[j]
             if c == quote { break }
             if c == backslash { return try parseEscapedString(start: start, escapeAt: j) }
@@ -372,6 +374,7 @@ struct _JSONParserState: ~Copyable {
             depth -= 1
             return .array([])
         }
+        if elements.capacity == 0 { elements.reserveCapacity(32) }
         let base = elements.count
         while true {
             let value = try parseValue()
@@ -388,13 +391,13 @@ struct _JSONParserState: ~Copyable {
             i -= 1
             throw expected("',' or ']' after array element")
         }
-        let array = Array(elements[base...])
-        elements.removeSubrange(base...)
+        let array = popElements(from: base)
         depth -= 1
         return .array(array)
     }
 
     mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        let objectStart = i
         try enter()
         i += 1
         skipWhitespace()
@@ -403,10 +406,10 @@ struct _JSONParserState: ~Copyable {
             depth -= 1
             return .object(JSONObject())
         }
+        if members.capacity == 0 { members.reserveCapacity(32) }
         let base = members.count
         while true {
             guard i < end && p[i] == quote else { throw expected("a string key in object") }
-            let keyOffset = i
             let key = try parseString()
             skipWhitespace()
             guard i < end && p[i] == UInt8(ascii: ":") else {
@@ -416,7 +419,6 @@ struct _JSONParserState: ~Copyable {
             skipWhitespace()
             let value = try parseValue()
             members.append(JSONObject.Member(key: key, value: value))
-            keyOffsets.append(keyOffset)
             skipWhitespace()
             guard i < end else { throw expected("',' or '}' after object member") }
             let c = p[i]
@@ -429,27 +431,70 @@ struct _JSONParserState: ~Copyable {
             i -= 1
             throw expected("',' or '}' after object member")
         }
-        var sorted = Array(members[base...])
+        var sorted = popMembers(from: base)
         if let duplicate = JSONObject.sortCanonically(&sorted) {
-            throw duplicateKey(duplicate, base: base)
+            throw duplicateKey(duplicate, objectStart: objectStart)
         }
-        members.removeSubrange(base...)
-        keyOffsets.removeSubrange(base...)
         depth -= 1
         return .object(JSONObject(sortedMembers: sorted))
     }
 
-    /// The error for `key` appearing twice in the object whose members start at `base`:
-    /// it points at the second occurrence.
-    func duplicateKey(_ key: String, base: Int) -> JSONParseError {
-        var seen = false
-        for k in base..<members.count where _utf8Equal(members[k].key, key) {
-            if seen {
-                return error("duplicate key \(_quoted(key)) in object", at: keyOffsets[k])
+    /// Moves `members[base...]` out into an array of its own, without copying (retaining) and
+    /// then releasing each member: the vacated slots get a placeholder that owns nothing.
+    mutating func popMembers(from base: Int) -> [JSONObject.Member] {
+        let n = members.count - base
+        let result = members.withUnsafeMutableBufferPointer { stack in
+            let source = stack.baseAddress! + base
+            return [JSONObject.Member](unsafeUninitializedCapacity: n) { out, count in
+                out.baseAddress!.moveInitialize(from: source, count: n)
+                source.initialize(repeating: JSONObject.Member(key: "", value: .null), count: n)
+                count = n
             }
-            seen = true
         }
-        return error("duplicate key \(_quoted(key)) in object", at: keyOffsets[base])
+        members.removeLast(n)
+        return result
+    }
+
+    /// Moves `elements[base...]` out into an array of its own (see `popMembers`).
+    mutating func popElements(from base: Int) -> [JSONValue] {
+        let n = elements.count - base
+        let result = elements.withUnsafeMutableBufferPointer { stack in
+            let source = stack.baseAddress! + base
+            return [JSONValue](unsafeUninitializedCapacity: n) { out, count in
+                out.baseAddress!.moveInitialize(from: source, count: n)
+                source.initialize(repeating: .null, count: n)
+                count = n
+            }
+        }
+        elements.removeLast(n)
+        return result
+    }
+
+    /// The error for `key` appearing twice in the object that starts at `objectStart`: it
+    /// points at the second occurrence. Rare, so it re-reads the object's keys to find it.
+    func duplicateKey(_ key: String, objectStart: Int) -> JSONParseError {
+        let message = "duplicate key \(_quoted(key)) in object"
+        var again = _JSONParserState(p, count: end)
+        again.i = objectStart + 1
+        var seen = false
+        // The object parsed without other errors, so this walk cannot fail.
+        while true {
+            again.skipWhitespace()
+            let keyOffset = again.i
+            guard let k = try? again.parseString() else { break }
+            if _utf8Equal(k, key) {
+                if seen { return error(message, at: keyOffset) }
+                seen = true
+            }
+            again.skipWhitespace()
+            again.i += 1  // ':'
+            again.skipWhitespace()
+            guard (try? again.parseValue()) != nil else { break }
+            again.skipWhitespace()
+            guard again.i < end && again.p[again.i] == UInt8(ascii: ",") else { break }
+            again.i += 1
+        }
+        return error(message, at: objectStart)
     }
 }
 
@@ -521,25 +566,30 @@ private func hex4Text(_ u: UInt16) -> String {
     hex2(UInt8(u >> 8)) + hex2(UInt8(u & 0xFF))
 }
 
-/// Word-at-a-time byte tests (see "Bit Twiddling Hacks": determine if a word has a byte less
-/// than n / equal to n). Each test is exact about *whether* such a byte exists.
+/// Word-at-a-time byte tests on eight bytes loaded little-endian (see "Bit Twiddling Hacks":
+/// determine if a word has a byte less than n / equal to n). Each mask has the high bit set in
+/// flagged bytes; a flag above the lowest one may be spurious (a borrow), but the lowest flag
+/// is always exact, so `mask.trailingZeroBitCount / 8` is the offset of the first such byte.
 package enum _SWAR {
     static let ones: UInt64 = 0x0101_0101_0101_0101
     static let highBits: UInt64 = 0x8080_8080_8080_8080
 
+    /// Bytes equal to `b`.
     @inline(__always)
-    static func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highBits != 0 }
+    static func equalMask(_ x: UInt64, _ b: UInt8) -> UInt64 {
+        let y = x ^ (ones &* UInt64(b))
+        return (y &- ones) & ~y & highBits
+    }
 
+    /// Bytes that must be escaped in a JSON string: '"', '\\', and below 0x20.
     @inline(__always)
-    static func hasByte(_ x: UInt64, equalTo b: UInt8) -> Bool { hasZeroByte(x ^ (ones &* UInt64(b))) }
+    static func escapeMask(_ x: UInt64) -> UInt64 {
+        ((x &- ones &* 0x20) & ~x & highBits) | equalMask(x, 0x22) | equalMask(x, 0x5C)
+    }
 
-    /// A byte below 0x20.
+    /// `escapeMask` plus bytes of multi-byte UTF-8 sequences (0x80 and above).
     @inline(__always)
-    static func hasControl(_ x: UInt64) -> Bool { (x &- ones &* 0x20) & ~x & highBits != 0 }
-
-    /// A byte that a JSON string may not hold unescaped, or that ends/escapes it: '"', '\\', < 0x20.
-    @inline(__always)
-    static func hasStringSpecial(_ x: UInt64) -> Bool {
-        hasControl(x) || hasByte(x, equalTo: 0x22) || hasByte(x, equalTo: 0x5C)
+    static func stringSpecialMask(_ x: UInt64) -> UInt64 {
+        escapeMask(x) | (x & highBits)
     }
 }

@@ -109,7 +109,10 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     public subscript(key: String) -> JSONValue? {
         get {
             let (found, i) = index(of: key)
-            return found ? members[i].value : nil
+            // Not `found ? value : nil`: JSONValue is ExpressibleByNilLiteral, so that `nil`
+            // would become `.null` and a missing key would read as present.
+            guard found else { return Optional.none }
+            return members[i].value
         }
         set {
             let (found, i) = index(of: key)

@@ -18,11 +18,15 @@ final class CatalogAgreementTests: XCTestCase {
                 XCTFail("events/\(name): no Swift type for \(file.type) in EventCatalog.allTypes")
                 continue
             }
-            XCTAssertEqual(name, "\(file.type).v\(file.schemaVersion).json", "events/\(name): name does not match its type and schemaVersion")
+            XCTAssertEqual(
+                name, "\(file.type).v\(file.schemaVersion).json",
+                "events/\(name): name does not match its type and schemaVersion")
             XCTAssertLessThanOrEqual(file.schemaVersion, t.schemaVersion, "events/\(name): newer than the Swift type")
             if file.schemaVersion < t.schemaVersion {
                 XCTAssertTrue(
-                    EventCatalog.upcasters.contains { $0.eventType == file.type && $0.fromVersion == file.schemaVersion },
+                    EventCatalog.upcasters.contains {
+                        $0.eventType == file.type && $0.fromVersion == file.schemaVersion
+                    },
                     "events/\(name): an old version needs an upcaster")
             }
         }
@@ -61,7 +65,8 @@ final class CatalogAgreementTests: XCTestCase {
             // Every record a field names is described.
             for field in t.fields + t.records.flatMap({ $0.fields }) {
                 for record in field.type.recordNames {
-                    XCTAssertNotNil(swiftRecords[record], "\(name): \(field.name) names the undescribed record \(record)")
+                    XCTAssertNotNil(
+                        swiftRecords[record], "\(name): \(field.name) names the undescribed record \(record)")
                 }
             }
         }
@@ -70,7 +75,9 @@ final class CatalogAgreementTests: XCTestCase {
     private func assertSameFields(_ file: [EventField], _ swift: [EventField], _ what: String) {
         XCTAssertEqual(file.map(\.name), swift.map(\.name), "\(what): names or order differ")
         for (f, s) in zip(file, swift) where f != s {
-            XCTFail("\(what).\(f.name): file has \(f.type) required=\(f.required) \"\(f.description)\", Swift has \(s.type) required=\(s.required) \"\(s.description)\"")
+            XCTFail(
+                "\(what).\(f.name): file has \(f.type) required=\(f.required) \"\(f.description)\", Swift has \(s.type) required=\(s.required) \"\(s.description)\""
+            )
         }
     }
 
@@ -80,31 +87,40 @@ final class CatalogAgreementTests: XCTestCase {
         for (name, file, t) in try catalogPairs() {
             let decoded: (any DeployLogEvent)?
             do {
-                decoded = try EventCatalog.decode(type: file.type, schemaVersion: file.schemaVersion, data: file.example)
+                decoded = try EventCatalog.decode(
+                    type: file.type, schemaVersion: file.schemaVersion, data: file.example)
             } catch {
                 XCTFail("\(name): example does not decode: \(error)")
                 continue
             }
-            guard let event = decoded else { XCTFail("\(name): unknown type"); continue }
+            guard let event = decoded else {
+                XCTFail("\(name): unknown type")
+                continue
+            }
             XCTAssertTrue(Swift.type(of: event) == t, name)
             let reencoded = try JSONValueEncoder().encode(event)
-            XCTAssertEqual(reencoded.canonicalString, file.example.canonicalString, "\(name): re-encoding changed the example")
+            XCTAssertEqual(
+                reencoded.canonicalString, file.example.canonicalString, "\(name): re-encoding changed the example")
             XCTAssertEqual(.string(event.streamID), file.example.objectValue?[t.streamIDField], "\(name): streamID")
 
             // The Swift type's stored properties are exactly the catalog fields.
             let properties = Mirror(reflecting: event).children.compactMap(\.label)
             XCTAssertEqual(properties, t.fields.map(\.name), "\(name): Swift properties and catalog fields differ")
             // The example shows every field, optional ones too, so readers see each in use.
-            XCTAssertEqual(Set(file.example.objectValue?.keys ?? []), Set(t.fields.map(\.name)), "\(name): example fields")
+            XCTAssertEqual(
+                Set(file.example.objectValue?.keys ?? []), Set(t.fields.map(\.name)), "\(name): example fields")
             for field in t.fields {
-                guard case .array(.record(let record)) = field.type, let elements = file.example.objectValue?[field.name]?.arrayValue else {
+                guard case .array(.record(let record)) = field.type,
+                    let elements = file.example.objectValue?[field.name]?.arrayValue
+                else {
                     continue
                 }
                 let keys = Set(elements.flatMap { $0.objectValue?.keys ?? [] })
                 let recordFields = t.records.first { $0.recordName == record }?.fields ?? []
                 XCTAssertEqual(keys, Set(recordFields.map(\.name)), "\(name): example \(field.name) elements")
             }
-            XCTAssertNoThrow(try EventCatalog.validate(type: file.type, schemaVersion: file.schemaVersion, data: file.example), name)
+            XCTAssertNoThrow(
+                try EventCatalog.validate(type: file.type, schemaVersion: file.schemaVersion, data: file.example), name)
         }
     }
 
@@ -116,8 +132,13 @@ final class CatalogAgreementTests: XCTestCase {
                 if target.field.required {
                     assertInvalid(result, path: target.path, "\(name): without \(target.path)")
                 } else {
-                    XCTAssertNil(result, "\(name): \(target.path) is optional but removing it fails: \(result.map(String.init(describing:)) ?? "")")
-                    XCTAssertNil(validate(file, target.replacing(in: file.example, with: .null)), "\(name): \(target.path) = null")
+                    XCTAssertNil(
+                        result,
+                        "\(name): \(target.path) is optional but removing it fails: \(result.map(String.init(describing:)) ?? "")"
+                    )
+                    XCTAssertNil(
+                        validate(file, target.replacing(in: file.example, with: .null)),
+                        "\(name): \(target.path) = null")
                 }
             }
         }
@@ -132,7 +153,9 @@ final class CatalogAgreementTests: XCTestCase {
                     assertInvalid(result, path: target.path, "\(name): \(target.path) = \(wrong.canonicalString)")
                 }
                 if target.field.required {
-                    assertInvalid(validate(file, target.replacing(in: file.example, with: .null)), path: target.path, "\(name): \(target.path) = null")
+                    assertInvalid(
+                        validate(file, target.replacing(in: file.example, with: .null)), path: target.path,
+                        "\(name): \(target.path) = null")
                 }
             }
         }
@@ -143,11 +166,17 @@ final class CatalogAgreementTests: XCTestCase {
         for (name, file, t) in try catalogPairs() {
             for target in fieldTargets(t, example: file.example) {
                 guard case .enumeration(let values) = target.field.type else { continue }
-                for bad in ["", "unknown", values[0].uppercased() == values[0] ? values[0].lowercased() : values[0].uppercased(), values[0] + " "] {
+                for bad in [
+                    "", "unknown",
+                    values[0].uppercased() == values[0] ? values[0].lowercased() : values[0].uppercased(),
+                    values[0] + " ",
+                ] {
                     let result = validate(file, target.replacing(in: file.example, with: .string(bad)))
                     assertInvalid(result, path: target.path, "\(name): \(target.path) = \"\(bad)\"")
                     if let result {
-                        XCTAssertTrue(result.message.contains(values.joined(separator: "|")), "\(name): message lists the allowed values: \(result)")
+                        XCTAssertTrue(
+                            result.message.contains(values.joined(separator: "|")),
+                            "\(name): message lists the allowed values: \(result)")
                     }
                     checked += 1
                 }
@@ -161,7 +190,9 @@ final class CatalogAgreementTests: XCTestCase {
     func testErrorsAreOneLineNamingTheTypeAndField() throws {
         var data = try XCTUnwrap(CatalogFile.loadAll()["StageFailed.v1.json"]?.example.objectValue)
         data.removeValue(forKey: "stageOrder")
-        XCTAssertThrowsError(try EventCatalog.validate(type: "StageFailed", schemaVersion: 1, data: .object(data))) { error in
+        XCTAssertThrowsError(
+            try EventCatalog.validate(type: "StageFailed", schemaVersion: 1, data: .object(data))
+        ) { error in
             guard let error = error as? CatalogError else { return XCTFail("\(error)") }
             XCTAssertEqual(error.code, .invalidData)
             XCTAssertEqual(error.description, "StageFailed data.stageOrder: missing required field")
@@ -170,16 +201,23 @@ final class CatalogAgreementTests: XCTestCase {
             XCTAssertEqual("\(error)", "StageFailed data: expected object, found array")
         }
         var health = try XCTUnwrap(CatalogFile.loadAll()["HealthChecksRecorded.v1.json"]?.example.objectValue)
-        health["checks"] = [["name": "database_connectivity", "status": "PASS", "durationMs": 4], ["name": "api", "status": 1, "durationMs": 3]]
-        XCTAssertThrowsError(try EventCatalog.validate(type: "HealthChecksRecorded", schemaVersion: 1, data: .object(health))) { error in
+        health["checks"] = [
+            ["name": "database_connectivity", "status": "PASS", "durationMs": 4],
+            ["name": "api", "status": 1, "durationMs": 3],
+        ]
+        XCTAssertThrowsError(
+            try EventCatalog.validate(type: "HealthChecksRecorded", schemaVersion: 1, data: .object(health))
+        ) { error in
             XCTAssertEqual("\(error)", "HealthChecksRecorded data.checks[1].status: expected string, found integer")
         }
     }
 
     func testUnknownTypesAndUnknownFieldsPass() throws {
         XCTAssertNil(EventCatalog.type(named: "CameraRecalibrated"))
-        XCTAssertNoThrow(try EventCatalog.validate(type: "CameraRecalibrated", schemaVersion: 1, data: ["anything": [1, "x"]]))
-        XCTAssertNoThrow(try EventCatalog.validate(type: "CameraRecalibrated", schemaVersion: 9, data: "not even an object"))
+        XCTAssertNoThrow(
+            try EventCatalog.validate(type: "CameraRecalibrated", schemaVersion: 1, data: ["anything": [1, "x"]]))
+        XCTAssertNoThrow(
+            try EventCatalog.validate(type: "CameraRecalibrated", schemaVersion: 9, data: "not even an object"))
         XCTAssertNil(try EventCatalog.decode(type: "CameraRecalibrated", schemaVersion: 1, data: [:]))
         XCTAssertNil(EventCatalog.type(named: "stagefailed"), "wire names are case-sensitive")
 
@@ -204,11 +242,13 @@ final class CatalogAgreementTests: XCTestCase {
         XCTAssertEqual(checks.stream, "bluegreen-camera-counting-prod")
 
         let rollback = RollbackStarted(
-            rollbackId: "rb-1", environment: "staging", reason: "manual", rollbackType: .healthCheckFailure, targetPosition: 12)
+            rollbackId: "rb-1", environment: "staging", reason: "manual", rollbackType: .healthCheckFailure,
+            targetPosition: 12)
         let encoded = try JSONValueEncoder().encode(rollback)
         XCTAssertEqual(
             encoded.canonicalString,
-            #"{"environment":"staging","reason":"manual","rollbackId":"rb-1","rollbackType":"health_check_failure","targetPosition":12}"#)
+            #"{"environment":"staging","reason":"manual","rollbackId":"rb-1","rollbackType":"health_check_failure","targetPosition":12}"#
+        )
         XCTAssertEqual(try EventCatalog.decode(RollbackStarted.self, schemaVersion: 1, data: encoded), rollback)
         XCTAssertEqual(rollback.stream, "rollback-rb-1")
     }
@@ -221,19 +261,30 @@ final class CatalogAgreementTests: XCTestCase {
         for text in texts {
             XCTAssertEqual(FieldType(text)?.description, text, text)
         }
-        for bad in ["", "int", "enum()", "enum(a||b)", "enum(a|a)", "array<>", "array<string", "uuid", "health_check", "Health Check"] {
+        for bad in [
+            "", "int", "enum()", "enum(a||b)", "enum(a|a)", "array<>", "array<string", "uuid", "health_check",
+            "Health Check",
+        ] {
             XCTAssertNil(FieldType(bad), bad)
         }
-        XCTAssertEqual(FieldType.enumeration(StageType.self), .enumeration(values: ["build", "test", "deploy", "validate", "rollback"]))
+        XCTAssertEqual(
+            FieldType.enumeration(StageType.self),
+            .enumeration(values: ["build", "test", "deploy", "validate", "rollback"]))
         XCTAssertEqual(FieldType.record(HealthCheck.self), .record(name: "HealthCheck"))
     }
 
     func testTheReadmeShowsVerifyChainVerbatim() throws {
         let readme = try String(contentsOf: CatalogFile.directory.appendingPathComponent("README.md"), encoding: .utf8)
-        let program = try String(contentsOf: CatalogFile.directory.appendingPathComponent("verify-chain.py"), encoding: .utf8)
-        let blocks = readme.components(separatedBy: "```python\n").dropFirst().map { $0.components(separatedBy: "```").first ?? "" }
+        let program = try String(
+            contentsOf: CatalogFile.directory.appendingPathComponent("verify-chain.py"), encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```python\n").dropFirst().map {
+            $0.components(separatedBy: "```").first ?? ""
+        }
         XCTAssertEqual(blocks, [program], "events/README.md must show events/verify-chain.py exactly")
-        for heading in ["## The envelope", "## Field types", "## Schema versions and upcasters", "## The exact bytes that are hashed"] {
+        for heading in [
+            "## The envelope", "## Field types", "## Schema versions and upcasters",
+            "## The exact bytes that are hashed",
+        ] {
             XCTAssertTrue(readme.contains("\n\(heading)\n"), "events/README.md lacks \(heading)")
         }
     }
@@ -329,7 +380,9 @@ private struct FieldTarget {
     func replacing(in example: JSONValue, with value: JSONValue?) -> JSONValue {
         guard var object = example.objectValue else { return example }
         if let index, let subkey {
-            guard var elements = object[key]?.arrayValue, var element = elements[index].objectValue else { return example }
+            guard var elements = object[key]?.arrayValue, var element = elements[index].objectValue else {
+                return example
+            }
             element[subkey] = value
             elements[index] = .object(element)
             object[key] = .array(elements)
@@ -394,10 +447,16 @@ private struct CatalogFile {
             guard let s = o[key]?.stringValue else { throw Problem(description: "\(key): expected a string") }
             return s
         }
-        let allowed: Set<String> = ["type", "schemaVersion", "streamCategory", "stream", "description", "fields", "records", "example"]
-        if let extra = o.keys.first(where: { !allowed.contains($0) }) { throw Problem(description: "unexpected key \(extra)") }
+        let allowed: Set<String> = [
+            "type", "schemaVersion", "streamCategory", "stream", "description", "fields", "records", "example",
+        ]
+        if let extra = o.keys.first(where: { !allowed.contains($0) }) {
+            throw Problem(description: "unexpected key \(extra)")
+        }
         type = try string("type")
-        guard let version = o["schemaVersion"]?.numberValue?.int64Value else { throw Problem(description: "schemaVersion: expected an integer") }
+        guard let version = o["schemaVersion"]?.numberValue?.int64Value else {
+            throw Problem(description: "schemaVersion: expected an integer")
+        }
         schemaVersion = Int(version)
         streamCategory = try string("streamCategory")
         stream = try string("stream")
@@ -405,7 +464,9 @@ private struct CatalogFile {
         fields = try CatalogFile.fields(o["fields"], "fields")
         records = [:]
         if o.keys.contains("records") {
-            guard let recs = o["records"]?.objectValue else { throw Problem(description: "records: expected an object") }
+            guard let recs = o["records"]?.objectValue else {
+                throw Problem(description: "records: expected an object")
+            }
             for member in recs {
                 guard let record = member.value.objectValue, record["description"]?.stringValue != nil else {
                     throw Problem(description: "records.\(member.key): expected {description, fields}")
@@ -413,7 +474,9 @@ private struct CatalogFile {
                 records[member.key] = try CatalogFile.fields(record["fields"], "records.\(member.key).fields")
             }
         }
-        guard let example = o["example"], example.objectValue != nil else { throw Problem(description: "example: expected an object") }
+        guard let example = o["example"], example.objectValue != nil else {
+            throw Problem(description: "example: expected an object")
+        }
         self.example = example
     }
 

@@ -314,6 +314,17 @@ final class JSONValueCodingTests: XCTestCase {
         XCTAssertEqual(try JSONParser.parse(Array(data)), expected)
     }
 
+    func testMissingKeyIsNotNull() throws {
+        // JSONValue is ExpressibleByNilLiteral: a missing key must still read as nil, not .null.
+        let object = try XCTUnwrap(try JSONParser.parse(#"{"a":null}"#).objectValue)
+        XCTAssertNil(object["missing"])
+        XCTAssertEqual(object["a"], .some(.null))
+        struct Required: Decodable { var missing: [Int] }
+        XCTAssertThrowsError(try decoder.decode(Required.self, from: .object(object))) { error in
+            XCTAssertEqual(JSONValueDecoder.describe(error), "data.missing: missing required field")
+        }
+    }
+
     func testEncodeNothingThrows() {
         struct Empty: Encodable {
             func encode(to encoder: any Encoder) throws {}

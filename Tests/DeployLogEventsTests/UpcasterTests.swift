@@ -23,7 +23,8 @@ private struct CameraRegistered: DeployLogEvent {
 }
 
 private let v1ToV2 = EventUpcaster.renamingField("name", to: "label", eventType: "CameraRegistered", fromVersion: 1)
-private let v2ToV3 = EventUpcaster.addingField("zone", default: "unassigned", eventType: "CameraRegistered", fromVersion: 2)
+private let v2ToV3 = EventUpcaster.addingField(
+    "zone", default: "unassigned", eventType: "CameraRegistered", fromVersion: 2)
 
 final class UpcasterTests: XCTestCase {
     private let registry = EventRegistry(types: [CameraRegistered.self], upcasters: [v2ToV3, v1ToV2])
@@ -69,7 +70,8 @@ final class UpcasterTests: XCTestCase {
             return data
         }
         let registry = EventRegistry(types: [CameraRegistered.self], upcasters: [second, first])
-        let (version, data) = try registry.upcast(type: "CameraRegistered", schemaVersion: 1, data: ["cameraId": "c", "name": "n"])
+        let (version, data) = try registry.upcast(
+            type: "CameraRegistered", schemaVersion: 1, data: ["cameraId": "c", "name": "n"])
         XCTAssertEqual(version, 3)
         XCTAssertEqual(data, ["cameraId": "c", "label": "n", "zone": "north", "history": ["v1", "v2"]])
         XCTAssertEqual(log.entries, ["1→2", "2→3"])
@@ -81,7 +83,8 @@ final class UpcasterTests: XCTestCase {
             XCTAssertEqual(error.code, .newerSchemaVersion)
             XCTAssertEqual(
                 error.description,
-                "CameraRegistered schemaVersion 4: written by a newer deploylog (this one reads CameraRegistered up to version 3)")
+                "CameraRegistered schemaVersion 4: written by a newer deploylog (this one reads CameraRegistered up to version 3)"
+            )
         }
         XCTAssertThrowsError(try registry.decode(CameraRegistered.self, schemaVersion: 4, data: [:]))
         XCTAssertThrowsError(try registry.upcast(type: "CameraRegistered", schemaVersion: 4, data: [:]))
@@ -98,10 +101,14 @@ final class UpcasterTests: XCTestCase {
 
     func testSchemaVersionsStartAtOne() {
         for version in [0, -1] {
-            XCTAssertThrowsError(try registry.validate(type: "CameraRegistered", schemaVersion: version, data: [:])) { error in
+            XCTAssertThrowsError(
+                try registry.validate(type: "CameraRegistered", schemaVersion: version, data: [:])
+            ) { error in
                 XCTAssertEqual((error as? CatalogError)?.code, .invalidSchemaVersion)
             }
-            XCTAssertThrowsError(try EventCatalog.validate(type: "SomethingUnknown", schemaVersion: version, data: [:])) { error in
+            XCTAssertThrowsError(
+                try EventCatalog.validate(type: "SomethingUnknown", schemaVersion: version, data: [:])
+            ) { error in
                 XCTAssertEqual((error as? CatalogError)?.code, .invalidSchemaVersion)
             }
         }
@@ -109,7 +116,9 @@ final class UpcasterTests: XCTestCase {
 
     func testAMissingUpcasterIsAnError() {
         let gappy = EventRegistry(types: [CameraRegistered.self], upcasters: [v2ToV3])
-        XCTAssertThrowsError(try gappy.decode(CameraRegistered.self, schemaVersion: 1, data: ["cameraId": "c", "name": "n"])) { error in
+        XCTAssertThrowsError(
+            try gappy.decode(CameraRegistered.self, schemaVersion: 1, data: ["cameraId": "c", "name": "n"])
+        ) { error in
             guard let error = error as? CatalogError else { return XCTFail("\(error)") }
             XCTAssertEqual(error.code, .missingUpcaster)
             XCTAssertEqual(error.description, "CameraRegistered schemaVersion 1: no upcaster from version 1 to 2")
@@ -119,16 +128,25 @@ final class UpcasterTests: XCTestCase {
     func testAFailingUpcasterAndBadUpcastDataAreReported() {
         let failing = EventUpcaster(eventType: "CameraRegistered", fromVersion: 1) { _ in throw UpcastProblem() }
         let registry = EventRegistry(types: [CameraRegistered.self], upcasters: [failing, v2ToV3])
-        XCTAssertThrowsError(try registry.validate(type: "CameraRegistered", schemaVersion: 1, data: ["cameraId": "c"])) { error in
+        XCTAssertThrowsError(
+            try registry.validate(type: "CameraRegistered", schemaVersion: 1, data: ["cameraId": "c"])
+        ) { error in
             XCTAssertEqual((error as? CatalogError)?.code, .upcastFailed)
-            XCTAssertEqual("\(error)", "CameraRegistered schemaVersion 1: upcasting from version 1 to 2 failed: no label")
+            XCTAssertEqual(
+                "\(error)", "CameraRegistered schemaVersion 1: upcasting from version 1 to 2 failed: no label")
         }
         // Data that is wrong after upcasting names the field and says it was upcast.
-        XCTAssertThrowsError(try self.registry.validate(type: "CameraRegistered", schemaVersion: 1, data: ["cameraId": "c", "name": 7])) { error in
+        XCTAssertThrowsError(
+            try self.registry.validate(type: "CameraRegistered", schemaVersion: 1, data: ["cameraId": "c", "name": 7])
+        ) { error in
             XCTAssertEqual((error as? CatalogError)?.code, .invalidData)
-            XCTAssertEqual("\(error)", "CameraRegistered data.label: expected string, found integer (after upcasting from schemaVersion 1)")
+            XCTAssertEqual(
+                "\(error)",
+                "CameraRegistered data.label: expected string, found integer (after upcasting from schemaVersion 1)")
         }
-        XCTAssertThrowsError(try self.registry.validate(type: "CameraRegistered", schemaVersion: 1, data: "text")) { error in
+        XCTAssertThrowsError(
+            try self.registry.validate(type: "CameraRegistered", schemaVersion: 1, data: "text")
+        ) { error in
             XCTAssertEqual("\(error)", "CameraRegistered data: expected object, found string")
         }
     }
@@ -136,7 +154,9 @@ final class UpcasterTests: XCTestCase {
     func testTheProductionCatalogHasNoUpcastersAndLeavesV1Alone() throws {
         XCTAssertTrue(EventCatalog.upcasters.isEmpty)
         XCTAssertTrue(EventCatalog.allTypes.allSatisfy { $0.schemaVersion == 1 })
-        let data: JSONValue = ["pipelineId": "p", "stageName": "Build Database Schema", "stageOrder": 1, "durationMs": 5, "error": "x"]
+        let data: JSONValue = [
+            "pipelineId": "p", "stageName": "Build Database Schema", "stageOrder": 1, "durationMs": 5, "error": "x",
+        ]
         let (version, same) = try EventCatalog.upcast(type: "StageFailed", schemaVersion: 1, data: data)
         XCTAssertEqual(version, 1)
         XCTAssertEqual(same, data)
@@ -144,13 +164,17 @@ final class UpcasterTests: XCTestCase {
 
     func testTheCatalogAcceptsTestUpcasters() throws {
         // Upcasters for a type the catalog does not know run as far as they go.
-        let legacy = EventUpcaster.renamingField("camera", to: "cameraId", eventType: "LegacyCameraEvent", fromVersion: 1)
-        let (version, data) = try EventCatalog.upcast(type: "LegacyCameraEvent", schemaVersion: 1, data: ["camera": "c9"], upcasters: [legacy])
+        let legacy = EventUpcaster.renamingField(
+            "camera", to: "cameraId", eventType: "LegacyCameraEvent", fromVersion: 1)
+        let (version, data) = try EventCatalog.upcast(
+            type: "LegacyCameraEvent", schemaVersion: 1, data: ["camera": "c9"], upcasters: [legacy])
         XCTAssertEqual(version, 2)
         XCTAssertEqual(data, ["cameraId": "c9"])
         // ... and never past a known type's current version.
         let bogus = EventUpcaster.renamingField("error", to: "message", eventType: "StageFailed", fromVersion: 1)
-        let stage: JSONValue = ["pipelineId": "p", "stageName": "Health Checks", "stageOrder": 4, "durationMs": 9, "error": "boom"]
+        let stage: JSONValue = [
+            "pipelineId": "p", "stageName": "Health Checks", "stageOrder": 4, "durationMs": 9, "error": "boom",
+        ]
         let decoded = try EventCatalog.decode(StageFailed.self, schemaVersion: 1, data: stage, upcasters: [bogus])
         XCTAssertEqual(decoded.error, "boom")
     }

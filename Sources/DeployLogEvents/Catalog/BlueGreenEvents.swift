@@ -19,7 +19,8 @@ public struct HealthCheck: EventRecord {
     public static let recordName = "HealthCheck"
     public static let fields: [EventField] = [
         .required("name", .string, "Name of the check, e.g. `database_connectivity`."),
-        .required("status", .enumeration(HealthCheckStatus.self),
+        .required(
+            "status", .enumeration(HealthCheckStatus.self),
             "Result of the check; WARNING does not make the colour unhealthy."),
         .optional("detail", .string, "What was measured, or what went wrong."),
         .required("durationMs", .integer, "How long the check took, in milliseconds."),
@@ -51,7 +52,8 @@ public struct BlueGreenConfigured: DeployLogEvent {
     public static let streamCategory = "bluegreen"
     public static let streamIDField = "deploymentName"
     public static let fields: [EventField] = [
-        .required("deploymentName", .string,
+        .required(
+            "deploymentName", .string,
             "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
         .required("blueEnvironment", .string, "Environment that is the blue side."),
         .required("greenEnvironment", .string, "Environment that is the green side."),
@@ -97,7 +99,8 @@ public struct DeployToInactiveStarted: DeployLogEvent {
     public static let streamCategory = "bluegreen"
     public static let streamIDField = "deploymentName"
     public static let fields: [EventField] = [
-        .required("deploymentName", .string,
+        .required(
+            "deploymentName", .string,
             "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
         .required("version", .string, "Version being deployed."),
         .required("targetColor", .enumeration(BlueGreenColor.self), "The colour deployed to (the inactive one)."),
@@ -133,7 +136,8 @@ public struct HealthChecksRecorded: DeployLogEvent {
     public static let streamIDField = "deploymentName"
     public static let records: [any EventRecord.Type] = [HealthCheck.self]
     public static let fields: [EventField] = [
-        .required("deploymentName", .string,
+        .required(
+            "deploymentName", .string,
             "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
         .required("color", .enumeration(BlueGreenColor.self), "The colour checked."),
         .required("healthy", .boolean, "Overall verdict: true when no check failed."),
@@ -168,7 +172,8 @@ public struct TrafficSwitchStarted: DeployLogEvent {
     public static let streamCategory = "bluegreen"
     public static let streamIDField = "deploymentName"
     public static let fields: [EventField] = [
-        .required("deploymentName", .string,
+        .required(
+            "deploymentName", .string,
             "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
         .required("fromColor", .enumeration(BlueGreenColor.self), "The colour that served traffic."),
         .required("toColor", .enumeration(BlueGreenColor.self), "The colour that is to serve traffic."),
@@ -199,7 +204,8 @@ public struct TrafficSwitched: DeployLogEvent {
     public static let streamCategory = "bluegreen"
     public static let streamIDField = "deploymentName"
     public static let fields: [EventField] = [
-        .required("deploymentName", .string,
+        .required(
+            "deploymentName", .string,
             "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
         .required("fromColor", .enumeration(BlueGreenColor.self), "The colour that served traffic."),
         .required("toColor", .enumeration(BlueGreenColor.self), "The colour that now serves traffic."),
@@ -234,7 +240,8 @@ public struct BlueGreenDeployFailed: DeployLogEvent {
     public static let streamCategory = "bluegreen"
     public static let streamIDField = "deploymentName"
     public static let fields: [EventField] = [
-        .required("deploymentName", .string,
+        .required(
+            "deploymentName", .string,
             "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
         .required("version", .string, "Version that failed to deploy."),
         .required("reason", .string, "Why it failed."),

@@ -22,9 +22,11 @@ public struct EnvironmentConfigured: DeployLogEvent {
     public static let streamIDField = "environment"
     public static let fields: [EventField] = [
         .required("environment", .string, "Name of the environment, e.g. `production`; also the stream id."),
-        .required("environmentType", .enumeration(EnvironmentType.self),
+        .required(
+            "environmentType", .enumeration(EnvironmentType.self),
             "Kind of environment; it decides how deployments to it run."),
-        .optional("databaseUrl", .string,
+        .optional(
+            "databaseUrl", .string,
             "Connection URL of the environment's database, never with a password (the log removes any)."),
         .optional("databaseName", .string, "Name of the database."),
         .optional("databaseUser", .string, "Role that deployments connect as."),
@@ -33,9 +35,11 @@ public struct EnvironmentConfigured: DeployLogEvent {
         .optional("backupSchedule", .string, "When backups run, e.g. `hourly`, `daily` or a cron expression."),
         .required("monitoringEnabled", .boolean, "Whether the environment is monitored."),
         .required("alertingEnabled", .boolean, "Whether alerts are sent for the environment."),
-        .required("rollbackPolicy", .enumeration(RollbackPolicy.self),
+        .required(
+            "rollbackPolicy", .enumeration(RollbackPolicy.self),
             "Whether a failed deployment here is rolled back automatically or waits for an operator."),
-        .required("config", .object,
+        .required(
+            "config", .object,
             "Free-form settings (log level, SSL mode, deployment strategy, ...), kept as given."),
     ]
 

@@ -44,18 +44,24 @@ public enum EventCatalog {
     }
 
     /// Decodes `data`, written with `schemaVersion`, as an `E`, upcasting it first.
-    public static func decode<E: DeployLogEvent>(_ type: E.Type, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> E {
+    public static func decode<E: DeployLogEvent>(
+        _ type: E.Type, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) -> E {
         try registry.decode(type, schemaVersion: schemaVersion, data: data)
     }
 
     /// Decodes an event of any catalog type; `nil` for an unknown type (projectors skip those).
-    public static func decode(type: String, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> (any DeployLogEvent)? {
+    public static func decode(
+        type: String, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) -> (any DeployLogEvent)? {
         try registry.decode(type: type, schemaVersion: schemaVersion, data: data)
     }
 
     /// Brings `data` from `schemaVersion` to the type's current version; returns that version
     /// and the upcast data (unchanged when there is nothing to do).
-    public static func upcast(type: String, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> (Int, JSONValue) {
+    public static func upcast(
+        type: String, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) -> (Int, JSONValue) {
         try registry.upcast(type: type, schemaVersion: schemaVersion, data: data)
     }
 
@@ -70,6 +76,7 @@ public enum EventCatalog {
     public static func upcast(
         type: String, schemaVersion: Int, data: JSONValue, upcasters: [EventUpcaster]
     ) throws(CatalogError) -> (Int, JSONValue) {
-        try EventRegistry(types: allTypes, upcasters: upcasters).upcast(type: type, schemaVersion: schemaVersion, data: data)
+        try EventRegistry(types: allTypes, upcasters: upcasters).upcast(
+            type: type, schemaVersion: schemaVersion, data: data)
     }
 }

@@ -88,13 +88,17 @@ public indirect enum FieldType: Sendable, Hashable, CustomStringConvertible, Los
             } else if text.hasPrefix("array<"), text.hasSuffix(">") {
                 guard let element = FieldType(String(text.dropFirst(6).dropLast())) else { return nil }
                 self = .array(element)
-            } else if let first = text.unicodeScalars.first, ("A"..."Z").contains(first),
-                text.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) })
-            {
+            } else if FieldType.isRecordName(text) {
                 self = .record(name: text)
             } else {
                 return nil
             }
         }
+    }
+
+    /// A record name: an ASCII letter-or-digit identifier starting with a capital letter.
+    private static func isRecordName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, ("A"..."Z").contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
     }
 }

@@ -61,7 +61,8 @@ public struct EventRegistry: Sendable {
     /// Decodes `data` written with `schemaVersion` as an `E`, upcasting it first.
     public func decode<E: DeployLogEvent>(_: E.Type, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> E {
         try checkVersion(type: E.eventType, schemaVersion: schemaVersion, current: E.schemaVersion)
-        let (version, current) = try upcast(type: E.eventType, schemaVersion: schemaVersion, data: data, to: E.schemaVersion)
+        let (version, current) = try upcast(
+            type: E.eventType, schemaVersion: schemaVersion, data: data, to: E.schemaVersion)
         guard version == E.schemaVersion else {
             throw CatalogError(
                 .missingUpcaster, eventType: E.eventType, schemaVersion: schemaVersion,
@@ -82,12 +83,16 @@ public struct EventRegistry: Sendable {
     }
 
     /// Decodes an event of any known type; `nil` for a type this registry does not know.
-    public func decode(type: String, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> (any DeployLogEvent)? {
+    public func decode(
+        type: String, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) -> (any DeployLogEvent)? {
         guard let eventType = typesByName[type] else { return nil }
         return try decodeOpened(eventType, schemaVersion: schemaVersion, data: data)
     }
 
-    private func decodeOpened<E: DeployLogEvent>(_ t: E.Type, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> E {
+    private func decodeOpened<E: DeployLogEvent>(
+        _ t: E.Type, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) -> E {
         try decode(t, schemaVersion: schemaVersion, data: data)
     }
 
@@ -100,11 +105,14 @@ public struct EventRegistry: Sendable {
         if schemaVersion > current {
             throw CatalogError(
                 .newerSchemaVersion, eventType: type, schemaVersion: schemaVersion,
-                "schemaVersion \(schemaVersion): written by a newer deploylog (this one reads \(type) up to version \(current))")
+                "schemaVersion \(schemaVersion): written by a newer deploylog (this one reads \(type) up to version \(current))"
+            )
         }
     }
 
-    private func upcast(type: String, schemaVersion: Int, data: JSONValue, to target: Int?) throws(CatalogError) -> (Int, JSONValue) {
+    private func upcast(
+        type: String, schemaVersion: Int, data: JSONValue, to target: Int?
+    ) throws(CatalogError) -> (Int, JSONValue) {
         var version = schemaVersion
         var data = data
         while target.map({ version < $0 }) ?? true,
@@ -112,14 +120,16 @@ public struct EventRegistry: Sendable {
         {
             guard case .object(let object) = data else {
                 throw CatalogError(
-                    .invalidData, eventType: type, schemaVersion: schemaVersion, "data: expected object, found \(data.typeName)")
+                    .invalidData, eventType: type, schemaVersion: schemaVersion,
+                    "data: expected object, found \(data.typeName)")
             }
             do {
                 data = .object(try upcaster.transform(object))
             } catch {
                 throw CatalogError(
                     .upcastFailed, eventType: type, schemaVersion: schemaVersion,
-                    "schemaVersion \(schemaVersion): upcasting from version \(version) to \(version + 1) failed: \(error)")
+                    "schemaVersion \(schemaVersion): upcasting from version \(version) to \(version + 1) failed: \(error)"
+                )
             }
             version += 1
         }

@@ -22,11 +22,14 @@ public struct MigrationRegistered: DeployLogEvent {
         .required("migrationType", .enumeration(MigrationType.self), "What the migration changes."),
         .required("sql", .string, "The SQL that applies it."),
         .optional("rollbackSql", .string, "The SQL that undoes it; absent when it cannot be undone."),
-        .required("dependencies", .array(.string),
+        .required(
+            "dependencies", .array(.string),
             "Names of the migrations that must be applied first (may be empty)."),
-        .required("checksum", .string,
+        .required(
+            "checksum", .string,
             "Lowercase hex SHA-256 of the UTF-8 bytes of `sql`, to detect a migration changed after it was registered."),
-        .required("transactional", .boolean,
+        .required(
+            "transactional", .boolean,
             "Whether it runs inside a transaction (false for statements such as `CREATE INDEX CONCURRENTLY`)."),
     ]
 
@@ -78,7 +81,8 @@ public struct MigrationStarted: DeployLogEvent {
     public static let fields: [EventField] = [
         .required("environment", .string, "Environment whose database the migration is for; also the stream id."),
         .required("name", .string, "Name of the migration, as registered."),
-        .required("deploymentId", .string,
+        .required(
+            "deploymentId", .string,
             "The deployment run applying the migration (the pipeline id when a pipeline runs it)."),
     ]
 
@@ -109,7 +113,8 @@ public struct MigrationApplied: DeployLogEvent {
     public static let fields: [EventField] = [
         .required("environment", .string, "Environment whose database the migration is for; also the stream id."),
         .required("name", .string, "Name of the migration, as registered."),
-        .required("deploymentId", .string,
+        .required(
+            "deploymentId", .string,
             "The deployment run applying the migration (the pipeline id when a pipeline runs it)."),
         .required("executionTimeMs", .integer, "How long it ran, in milliseconds."),
         .required("appliedBy", .string, "Database role or actor that applied it."),
@@ -148,7 +153,8 @@ public struct MigrationFailed: DeployLogEvent {
     public static let fields: [EventField] = [
         .required("environment", .string, "Environment whose database the migration is for; also the stream id."),
         .required("name", .string, "Name of the migration, as registered."),
-        .required("deploymentId", .string,
+        .required(
+            "deploymentId", .string,
             "The deployment run applying the migration (the pipeline id when a pipeline runs it)."),
         .required("executionTimeMs", .integer, "How long it ran, in milliseconds."),
         .required("error", .string, "The database's error message, with its SQLSTATE when known."),

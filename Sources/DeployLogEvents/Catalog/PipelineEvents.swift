@@ -16,7 +16,8 @@ public struct PipelineStarted: DeployLogEvent {
     public static let streamCategory = "pipeline"
     public static let streamIDField = "pipelineId"
     public static let fields: [EventField] = [
-        .required("pipelineId", .string,
+        .required(
+            "pipelineId", .string,
             "Identifier of the run (a UUID unless the producer has its own); also the stream id."),
         .required("pipelineName", .string, "Name of the pipeline, e.g. `camera-counting-db`."),
         .required("pipelineVersion", .string, "Version being deployed, e.g. `1.3.0`."),
@@ -78,7 +79,8 @@ public struct StageStarted: DeployLogEvent {
         .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`."),
         .required("stageOrder", .integer, "Position of the stage in the pipeline, from 1."),
         .required("stageType", .enumeration(StageType.self), "Kind of stage."),
-        .required("config", .object,
+        .required(
+            "config", .object,
             "The stage's configuration (migrations to apply, test suites, target environment, ...), kept as given."),
     ]
 
@@ -230,7 +232,7 @@ public struct PipelineCompleted: DeployLogEvent {
     public static let streamCategory = "pipeline"
     public static let streamIDField = "pipelineId"
     public static let fields: [EventField] = [
-        .required("pipelineId", .string, "The pipeline run; also the stream id."),
+        .required("pipelineId", .string, "The pipeline run; also the stream id.")
     ]
 
     /// The pipeline run; also the stream id.

@@ -18,7 +18,8 @@ public struct RollbackStarted: DeployLogEvent {
     public static let streamCategory = "rollback"
     public static let streamIDField = "rollbackId"
     public static let fields: [EventField] = [
-        .required("rollbackId", .string,
+        .required(
+            "rollbackId", .string,
             "Identifier of the rollback (a UUID unless the producer has its own); also the stream id."),
         .required("environment", .string, "Environment being rolled back."),
         .optional("pipelineId", .string, "The pipeline run being rolled back, if any."),
@@ -26,7 +27,8 @@ public struct RollbackStarted: DeployLogEvent {
         .required("rollbackType", .enumeration(RollbackType.self), "What started it."),
         .optional("previousVersion", .string, "Version in place before the rollback."),
         .optional("targetVersion", .string, "Version the rollback returns to."),
-        .required("targetPosition", .integer,
+        .required(
+            "targetPosition", .integer,
             "Global log position of the state restored: the state right after the event at this position."),
     ]
 
@@ -118,7 +120,7 @@ public struct RollbackCompleted: DeployLogEvent {
     public static let streamCategory = "rollback"
     public static let streamIDField = "rollbackId"
     public static let fields: [EventField] = [
-        .required("rollbackId", .string, "The rollback; also the stream id."),
+        .required("rollbackId", .string, "The rollback; also the stream id.")
     ]
 
     /// The rollback; also the stream id.

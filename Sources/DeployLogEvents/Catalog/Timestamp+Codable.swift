@@ -9,7 +9,8 @@ extension Timestamp: Codable {
         let text = try container.decode(String.self)
         guard let t = Timestamp(iso8601: text), t.canonicalText == text else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected a UTC timestamp YYYY-MM-DDTHH:MM:SS.ffffffZ, found \"\(text)\"")
+                in: container,
+                debugDescription: "expected a UTC timestamp YYYY-MM-DDTHH:MM:SS.ffffffZ, found \"\(text)\"")
         }
         self = t
     }

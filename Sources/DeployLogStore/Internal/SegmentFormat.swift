@@ -2,7 +2,7 @@
 ///
 /// ```
 /// segment  := header record*
-/// header   := "DLOGSEG\0" u32 formatVersion(=1) u32 0 u64 basePosition u32 crc32c(previous 24 bytes) u32 0
+/// header   := "DLOGSEG\0" u32 formatVersion(=1) u32 0 u64 basePosition u32 0 u32 crc32c(previous 28 bytes)
 /// record   := u32 bodyLength u32 crc32c(body) body
 /// body     := 0x01 varint position varint dictionaryId varint rawLength lz4Bytes     (event)
 ///           | 0x02 varint dictionaryId dictionaryBytes                             (dictionary)
@@ -41,8 +41,8 @@ enum SegmentFormat {
         h.appendLE(formatVersion)
         h.appendLE(UInt32(0))
         h.appendLE(UInt64(bitPattern: basePosition))
-        h.appendLE(CRC32C.checksum(h))
         h.appendLE(UInt32(0))
+        h.appendLE(CRC32C.checksum(h))
         return h
     }
 
@@ -50,7 +50,7 @@ enum SegmentFormat {
     static func parseHeader(_ p: UnsafeRawBufferPointer) -> Int64? {
         guard p.count >= headerSize, Array(p[0..<8]) == magic else { return nil }
         guard p.loadLE(UInt32.self, at: 8) == formatVersion else { return nil }
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: p[0..<24])) == p.loadLE(UInt32.self, at: 24) else { return nil }
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: p[0..<28])) == p.loadLE(UInt32.self, at: 28) else { return nil }
         return Int64(bitPattern: p.loadLE(UInt64.self, at: 16))
     }
 
