@@ -57,17 +57,18 @@ public enum JSONParser {
 private let quote = UInt8(ascii: "\"")
 private let backslash = UInt8(ascii: "\\")
 
-/// One parse: a cursor over the input plus scratch stacks reused by every object and array, so
-/// that a container costs one allocation (its own storage) however many members it has.
+/// One parse: a cursor over the input plus stacks of pending values shared by every object and
+/// array, so that a container costs one allocation (its own storage, exactly sized) however
+/// many members it has.
 struct _JSONParserState: ~Copyable {
     let p: UnsafePointer<UInt8>
     let end: Int
     var i = 0
     var depth = 0
     /// Members of the objects being parsed, innermost last.
-    var members: [JSONObject.Member] = []
+    var members = _PendingValues<JSONObject.Member>.make(capacity: 32)
     /// Elements of the arrays being parsed, innermost last.
-    var elements: [JSONValue] = []
+    var elements = _PendingValues<JSONValue>.make(capacity: 16)
     /// Decoded bytes of a string with escapes.
     var scratch: [UInt8] = []
 
@@ -374,11 +375,11 @@ struct _JSONParserState: ~Copyable {
             depth -= 1
             return .array([])
         }
-        if elements.capacity == 0 { elements.reserveCapacity(32) }
         let base = elements.count
         while true {
             let value = try parseValue()
-            elements.append(value)
+            if elements.isFull { elements = elements.grown() }
+            elements.push(value)
             skipWhitespace()
             guard i < end else { throw expected("',' or ']' after array element") }
             let c = p[i]
@@ -391,7 +392,7 @@ struct _JSONParserState: ~Copyable {
             i -= 1
             throw expected("',' or ']' after array element")
         }
-        let array = popElements(from: base)
+        let array = elements.pop(from: base)
         depth -= 1
         return .array(array)
     }
@@ -406,11 +407,32 @@ struct _JSONParserState: ~Copyable {
             depth -= 1
             return .object(JSONObject())
         }
-        if members.capacity == 0 { members.reserveCapacity(32) }
         let base = members.count
+        // Canonical input has its keys in order already. While every key so far was written
+        // without escapes and in strictly ascending order, that is checked on the input bytes
+        // (cheaper than comparing the Strings), and no sort is needed.
+        var inOrder = true
+        var previousKey = 0  // offset of the previous key's first byte (after the quote)
+        var previousLength = -1  // its length in bytes; -1 before the first key
         while true {
             guard i < end && p[i] == quote else { throw expected("a string key in object") }
+            let keyOffset = i
             let key = try parseString()
+            if inOrder {
+                let length = i - keyOffset - 2
+                // An escape always decodes to fewer bytes than it takes in the input.
+                if length != key.utf8.count {
+                    inOrder = false
+                } else {
+                    if previousLength >= 0 {
+                        let order = compareInput(previousKey, previousLength, keyOffset + 1, length)
+                        if order == 0 { throw error("duplicate key \(_quoted(key)) in object", at: keyOffset) }
+                        if order > 0 { inOrder = false }
+                    }
+                    previousKey = keyOffset + 1
+                    previousLength = length
+                }
+            }
             skipWhitespace()
             guard i < end && p[i] == UInt8(ascii: ":") else {
                 throw expected("':' after object key \(_quoted(key))")
@@ -418,7 +440,8 @@ struct _JSONParserState: ~Copyable {
             i += 1
             skipWhitespace()
             let value = try parseValue()
-            members.append(JSONObject.Member(key: key, value: value))
+            if members.isFull { members = members.grown() }
+            members.push(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             guard i < end else { throw expected("',' or '}' after object member") }
             let c = p[i]
@@ -431,43 +454,26 @@ struct _JSONParserState: ~Copyable {
             i -= 1
             throw expected("',' or '}' after object member")
         }
-        var sorted = popMembers(from: base)
-        if let duplicate = JSONObject.sortCanonically(&sorted) {
+        var sorted = members.pop(from: base)
+        if !inOrder, let duplicate = JSONObject.sortCanonically(&sorted) {
             throw duplicateKey(duplicate, objectStart: objectStart)
         }
         depth -= 1
         return .object(JSONObject(sortedMembers: sorted))
     }
 
-    /// Moves `members[base...]` out into an array of its own, without copying (retaining) and
-    /// then releasing each member: the vacated slots get a placeholder that owns nothing.
-    mutating func popMembers(from base: Int) -> [JSONObject.Member] {
-        let n = members.count - base
-        let result = members.withUnsafeMutableBufferPointer { stack in
-            let source = stack.baseAddress! + base
-            return [JSONObject.Member](unsafeUninitializedCapacity: n) { out, count in
-                out.baseAddress!.moveInitialize(from: source, count: n)
-                source.initialize(repeating: JSONObject.Member(key: "", value: .null), count: n)
-                count = n
-            }
+    /// Three-way comparison of two byte ranges of the input.
+    @inline(__always)
+    func compareInput(_ a: Int, _ aLength: Int, _ b: Int, _ bLength: Int) -> Int {
+        let n = min(aLength, bLength)
+        var k = 0
+        while k < n {
+            let x = p[a + k]
+            let y = p[b + k]
+            if x != y { return x < y ? -1 : 1 }
+            k += 1
         }
-        members.removeLast(n)
-        return result
-    }
-
-    /// Moves `elements[base...]` out into an array of its own (see `popMembers`).
-    mutating func popElements(from base: Int) -> [JSONValue] {
-        let n = elements.count - base
-        let result = elements.withUnsafeMutableBufferPointer { stack in
-            let source = stack.baseAddress! + base
-            return [JSONValue](unsafeUninitializedCapacity: n) { out, count in
-                out.baseAddress!.moveInitialize(from: source, count: n)
-                source.initialize(repeating: .null, count: n)
-                count = n
-            }
-        }
-        elements.removeLast(n)
-        return result
+        return aLength == bLength ? 0 : (aLength < bLength ? -1 : 1)
     }
 
     /// The error for `key` appearing twice in the object that starts at `objectStart`: it
@@ -499,6 +505,66 @@ struct _JSONParserState: ~Copyable {
 }
 
 // MARK: - Shared helpers
+
+struct _PendingHeader {
+    var count: Int
+    var capacity: Int
+}
+
+/// A stack of values for the containers being parsed. Values are pushed in place and a run of
+/// them is popped by moving it (no retain/release) into an exactly sized array.
+final class _PendingValues<Element>: ManagedBuffer<_PendingHeader, Element> {
+    static func make(capacity: Int) -> _PendingValues<Element> {
+        let buffer = create(minimumCapacity: capacity) { _ in _PendingHeader(count: 0, capacity: capacity) }
+        return unsafeDowncast(buffer, to: _PendingValues<Element>.self)
+    }
+
+    deinit {
+        _ = withUnsafeMutablePointers { header, elements in elements.deinitialize(count: header.pointee.count) }
+    }
+
+    // The header is read through its pointer: the `header` property is a class `var`, whose
+    // every access costs a dynamic exclusivity check.
+    @inline(__always) var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+    @inline(__always) var isFull: Bool {
+        withUnsafeMutablePointerToHeader { $0.pointee.count == $0.pointee.capacity }
+    }
+
+    /// A buffer of twice the capacity holding the values (moved out of this one).
+    func grown() -> _PendingValues<Element> {
+        let bigger = _PendingValues<Element>.make(capacity: withUnsafeMutablePointerToHeader { $0.pointee.capacity } * 2)
+        withUnsafeMutablePointers { header, elements in
+            bigger.withUnsafeMutablePointers { newHeader, newElements in
+                newElements.moveInitialize(from: elements, count: header.pointee.count)
+                newHeader.pointee.count = header.pointee.count
+            }
+            header.pointee.count = 0
+        }
+        return bigger
+    }
+
+    /// Pushes `value`; the caller has checked `isFull`.
+    @inline(__always)
+    func push(_ value: Element) {
+        withUnsafeMutablePointers { header, elements in
+            (elements + header.pointee.count).initialize(to: value)
+            header.pointee.count += 1
+        }
+    }
+
+    /// Moves the values from `base` on into a new array.
+    @inline(__always)
+    func pop(from base: Int) -> [Element] {
+        withUnsafeMutablePointers { header, elements in
+            let n = header.pointee.count - base
+            header.pointee.count = base
+            return [Element](unsafeUninitializedCapacity: n) { out, count in
+                out.baseAddress!.moveInitialize(from: elements + base, count: n)
+                count = n
+            }
+        }
+    }
+}
 
 extension JSONObject {
     /// Sorts `members` in canonical key order; returns a key that appears more than once, if any.

@@ -41,8 +41,11 @@ extension FileStore {
             try rollOverIfFull()
             segmentIndex = state.segments.count - 1
             writeOffset = state.segments[segmentIndex].committedEnd
-            if state.writeFD < 0 {
+            if state.writeFD < 0 || state.writeSegment != segmentIndex {
+                // First write, or another process started a new segment since ours.
+                if state.writeFD >= 0 { Sys.close(state.writeFD) }
                 state.writeFD = try Sys.open(state.segments[segmentIndex].path, O_RDWR)
+                state.writeSegment = segmentIndex
             }
             fd = state.writeFD
         } catch let e as StoreError {
@@ -102,6 +105,7 @@ extension FileStore {
         state.segments.append(Segment(base: base, path: path, committedEnd: 0))
         if state.writeFD >= 0 { Sys.close(state.writeFD) }
         state.writeFD = fd
+        state.writeSegment = state.segments.count - 1
         try rewriteSegmentStart(fd: fd, segment: state.segments.count - 1)
         try Sys.fsyncDirectory(segmentsPath)
     }

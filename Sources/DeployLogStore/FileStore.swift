@@ -52,6 +52,8 @@ public final class FileStore: EventStore, @unchecked Sendable {
         var dictionaries: [UInt32: LZ4Dictionary] = [:]
         var currentDictionary: LZ4Dictionary?
         var writeFD: Int32 = -1
+        /// The segment `writeFD` belongs to.
+        var writeSegment = -1
         /// Bumped on every commit this process sees; subscribers wait on it.
         var generation: UInt64 = 0
         /// This process's leader is writing: `refresh` must not scan what it writes.

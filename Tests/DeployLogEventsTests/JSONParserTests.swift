@@ -131,6 +131,19 @@ final class JSONParserTests: XCTestCase {
         }
     }
 
+    func testLargeContainers() throws {
+        // More members and elements than the parser's initial stacks hold, nested.
+        let keys = (0..<300).map { "k\($0)" }
+        let members = keys.reversed().map { #""\#($0)":[\#(Array(repeating: "1", count: 40).joined(separator: ","))]"# }
+        let text = "{" + members.joined(separator: ",") + "}"
+        let object = try XCTUnwrap(try JSONParser.parse(text).objectValue)
+        XCTAssertEqual(object.keys, keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        XCTAssertEqual(object["k7"]?.arrayValue?.count, 40)
+        let array = try JSONParser.parse("[" + (0..<5000).map { "[\($0),{\"v\":\($0)}]" }.joined(separator: ",") + "]")
+        XCTAssertEqual(array.arrayValue?.count, 5000)
+        XCTAssertEqual(array.arrayValue?[4321], [4321, ["v": 4321]])
+    }
+
     // MARK: Numbers
 
     func testIntegerLiteralsKeepTheirDigits() {

@@ -22,8 +22,10 @@ enum ChildWriter {
 
     /// Appends events `0..<count` of `writer` in calls of `batch`, printing `acked N` after
     /// each durable call.
-    static func run(store path: String, writer: Int, count: Int, batch: Int) throws {
-        let store = try FileStore.open(at: path)
+    static func run(store path: String, writer: Int, count: Int, batch: Int, segmentSize: Int? = nil) throws {
+        var options = FileStore.Options()
+        if let segmentSize { options.segmentSize = segmentSize }
+        let store = try FileStore.open(at: path, options: options)
         var i = 0
         while i < count {
             let n = min(batch, count - i)
@@ -34,7 +36,7 @@ enum ChildWriter {
     }
 
     /// Starts this test binary as a child writer.
-    static func spawn(store: String, writer: Int, count: Int, batch: Int) throws -> (Process, Pipe) {
+    static func spawn(store: String, writer: Int, count: Int, batch: Int, segmentSize: Int? = nil) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
         p.arguments = ["DeployLogStoreTests.ChildWriterTests/testChildWriter"]
@@ -43,6 +45,7 @@ enum ChildWriter {
         env["DEPLOYLOG_CHILD_WRITER"] = String(writer)
         env["DEPLOYLOG_CHILD_COUNT"] = String(count)
         env["DEPLOYLOG_CHILD_BATCH"] = String(batch)
+        env["DEPLOYLOG_CHILD_SEGMENT_SIZE"] = segmentSize.map(String.init)
         p.environment = env
         let out = Pipe()
         p.standardOutput = out

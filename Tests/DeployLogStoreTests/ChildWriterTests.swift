@@ -12,7 +12,8 @@ final class ChildWriterTests: XCTestCase {
         if let store = env[ChildWriter.storeVariable] {
             try ChildWriter.run(
                 store: store, writer: Int(env["DEPLOYLOG_CHILD_WRITER"] ?? "0")!,
-                count: Int(env["DEPLOYLOG_CHILD_COUNT"] ?? "10")!, batch: Int(env["DEPLOYLOG_CHILD_BATCH"] ?? "1")!)
+                count: Int(env["DEPLOYLOG_CHILD_COUNT"] ?? "10")!, batch: Int(env["DEPLOYLOG_CHILD_BATCH"] ?? "1")!,
+                segmentSize: env["DEPLOYLOG_CHILD_SEGMENT_SIZE"].flatMap { Int($0) })
             return
         }
         try withTemporaryDirectory { dir in

@@ -110,10 +110,19 @@ final class CrashRecoveryTests: XCTestCase {
     /// Writers in several processes at once: every event lands once, positions are gapless,
     /// each writer's events keep their order.
     func testConcurrentWriterProcessesKeepPositionsGapless() throws {
+        try concurrentWriters(segmentSize: nil)
+    }
+
+    /// The same with segments so small that the processes keep starting new ones under each other.
+    func testConcurrentWriterProcessesAcrossSegmentRollovers() throws {
+        try concurrentWriters(segmentSize: 4_096)
+    }
+
+    private func concurrentWriters(segmentSize: Int?) throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/s"
             _ = try FileStore.create(at: path)
-            let children = try (0..<4).map { try ChildWriter.spawn(store: path, writer: $0, count: 60, batch: 1) }
+            let children = try (0..<4).map { try ChildWriter.spawn(store: path, writer: $0, count: 60, batch: 1, segmentSize: segmentSize) }
             for (c, out) in children {
                 _ = out.fileHandleForReading.readDataToEndOfFile()
                 c.waitUntilExit()
