@@ -103,7 +103,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 i += 1
             }
             guard count >= 1, count <= 9 else { return nil }
-            for _ in count..<6 where count < 6 { micros *= 10 }
+            if count < 6 { for _ in count..<6 { micros *= 10 } }
         }
         var offset: Int64 = 0
         guard i < n else { return nil }
