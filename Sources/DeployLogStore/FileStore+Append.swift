@@ -125,6 +125,8 @@ extension FileStore {
         var versions = [String: Int64]()
         var ids = [LogIndex.IDKey: (Int64, Int64)]()
         var writer = CanonicalJSONWriter(reservingCapacity: 1024)
+        var packed = [UInt8]()
+        packed.reserveCapacity(1024)
         let index = state.index
         for request in batch {
             let mark = (buffer.count, staged.count, chain, versions, ids)
@@ -163,12 +165,14 @@ extension FileStore {
                 event.writeCanonical(into: &writer)
                 chain = writer.bytes.withUnsafeBytes { ChainHash.next(previous: chain, canonical: $0) }
                 let start = buffer.count
+                packed.removeAll(keepingCapacity: true)
+                writer.bytes.withUnsafeBytes { EventPacking.pack($0, into: &packed) }
                 SegmentFormat.appendRecord(to: &buffer) { b in
                     b.append(SegmentFormat.Kind.event.rawValue)
                     b.appendVarint(UInt64(position))
                     b.appendVarint(dictId)
-                    b.appendVarint(UInt64(writer.bytes.count))
-                    writer.bytes.withUnsafeBytes { _ = compressor.compress($0, appendingTo: &b) }
+                    b.appendVarint(UInt64(packed.count))
+                    packed.withUnsafeBytes { _ = compressor.compress($0, appendingTo: &b) }
                 }
                 let loc = LogIndex.Location(
                     segment: Int32(segment), offset: UInt32(writeOffset + Int64(start)), length: UInt32(buffer.count - start))

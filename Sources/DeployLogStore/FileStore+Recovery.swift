@@ -100,6 +100,7 @@ extension FileStore {
         var pendingVersions = [String: Int64]()
         var chain = state.index.headHash
         var raw = [UInt8]()
+        var packed = [UInt8]()
         var decompressor = LZ4Decompressor(dictionaries: Array(state.dictionaries.values))
         while offset < buf.count {
             let parsed = SegmentFormat.parseRecord(buf, at: offset)
@@ -109,13 +110,18 @@ extension FileStore {
                 return out
             }
             switch record {
-            case .dictionary(let id, let bytes):
-                let d = LZ4Dictionary(id: id, bytes: Array(bytes))
+            case .dictionary(let id, let length, let compressed):
+                let d: LZ4Dictionary
+                do { d = try SegmentFormat.dictionary(id: id, length: length, compressed: compressed) } catch {
+                    out.problem = "dictionary \(id): \(error)"
+                    out.problemOffset = offset
+                    return out
+                }
                 state.dictionaries[id] = d
                 state.currentDictionary = d
                 decompressor = LZ4Decompressor(dictionaries: Array(state.dictionaries.values))
                 if pending.isEmpty { out.committedThrough = next }
-            case .event(let pos, let dictId, let rawLength, let payload):
+            case .event(let pos, let dictId, let packedLength, let payload):
                 let expected = state.index.head + Int64(pending.count) + 1
                 guard pos == expected else {
                     out.problem = "record holds position \(pos), expected \(expected)"
@@ -123,7 +129,8 @@ extension FileStore {
                     return out
                 }
                 do {
-                    try decompressor.decompress(payload, uncompressedSize: rawLength, dictionaryId: dictId, into: &raw)
+                    try EventPacking.decode(
+                        payload, packedLength: packedLength, dictionaryId: dictId, decompressor: decompressor, packed: &packed, into: &raw)
                 } catch {
                     out.problem = "position \(pos): \(error)"
                     out.problemOffset = offset
@@ -197,7 +204,7 @@ extension FileStore {
     /// Writes a segment's header and the current dictionary (for a new or restarted segment).
     func rewriteSegmentStart(fd: Int32, segment si: Int) throws {
         var bytes = SegmentFormat.header(basePosition: state.segments[si].base)
-        if let d = state.currentDictionary { FileStore.appendDictionaryRecord(d, to: &bytes) }
+        if let d = state.currentDictionary { SegmentFormat.appendDictionaryRecord(d, to: &bytes) }
         try bytes.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, 0, path: state.segments[si].path) }
         try Sys.fsync(fd, path: state.segments[si].path)
         state.segments[si].committedEnd = Int64(bytes.count)

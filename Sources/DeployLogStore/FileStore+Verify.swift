@@ -47,6 +47,7 @@ extension FileStore {
         var dicts = [LZ4Dictionary]()
         var decompressor = LZ4Decompressor(dictionaries: [])
         var raw = [UInt8]()
+        var packed = [UInt8]()
         var reported: Int64 = 0
         var checkpointSeen = checkpoint == nil || checkpoint?.position == 0
         if let cp = checkpoint, cp.position == 0, cp.hash != Hex.encode(ChainHash.genesis) {
@@ -89,14 +90,18 @@ extension FileStore {
                         return fail(committed + 1, file, off, what)
                     }
                     switch rec {
-                    case .dictionary(let id, let b):
-                        dicts.append(LZ4Dictionary(id: id, bytes: Array(b)))
+                    case .dictionary(let id, let length, let compressed):
+                        do { dicts.append(try SegmentFormat.dictionary(id: id, length: length, compressed: compressed)) } catch {
+                            return fail(next, file, off, "dictionary \(id): \(error)")
+                        }
                         decompressor = LZ4Decompressor(dictionaries: dicts)
                         if next == committed + 1 { lastCommitEnd = after }
-                    case .event(let pos, let dictId, let rawLength, let payload):
+                    case .event(let pos, let dictId, let packedLength, let payload):
                         guard pos == next else { return fail(next, file, off, "record holds position \(pos)") }
                         do {
-                            try decompressor.decompress(payload, uncompressedSize: rawLength, dictionaryId: dictId, into: &raw)
+                            try EventPacking.decode(
+                                payload, packedLength: packedLength, dictionaryId: dictId, decompressor: decompressor,
+                                packed: &packed, into: &raw)
                         } catch {
                             return fail(pos, file, off, "\(error)")
                         }

@@ -78,7 +78,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
                 let seg = path + "/segments/" + SegmentFormat.fileName(basePosition: 1)
                 var bytes = SegmentFormat.header(basePosition: 1)
                 let dict = DefaultDictionary.v1
-                appendDictionaryRecord(dict, to: &bytes)
+                SegmentFormat.appendDictionaryRecord(dict, to: &bytes)
                 let fd = try Sys.open(seg, O_RDWR | O_CREAT | O_TRUNC)
                 defer { Sys.close(fd) }
                 try bytes.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, 0, path: seg) }
@@ -139,14 +139,6 @@ public final class FileStore: EventStore, @unchecked Sendable {
         for s in state.segments where s.readFD >= 0 { Sys.close(s.readFD) }
         if state.writeFD >= 0 { Sys.close(state.writeFD) }
         Sys.close(lockFD)
-    }
-
-    static func appendDictionaryRecord(_ dict: LZ4Dictionary, to bytes: inout [UInt8]) {
-        SegmentFormat.appendRecord(to: &bytes) { b in
-            b.append(SegmentFormat.Kind.dictionary.rawValue)
-            b.appendVarint(UInt64(dict.id))
-            b.append(contentsOf: dict.bytes)
-        }
     }
 
     // MARK: Reading
@@ -226,6 +218,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
         var windowSegment: Int32 = -1
         var windowStart: Int64 = 0
         var raw = [UInt8]()
+        var packed = [UInt8]()
         var i = 0
         while i < wanted.count {
             let (p, loc, hash, _) = wanted[i]
@@ -255,7 +248,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
             }
             var event = try window.withUnsafeBytes { (w) throws(StoreError) -> RecordedEvent in
                 try FileStore.decodeEventRecord(
-                    w, at: Int(recStart - windowStart), expectedPosition: p, dictionaries: dicts, scratch: &raw,
+                    w, at: Int(recStart - windowStart), expectedPosition: p, dictionaries: dicts, scratch: &raw, packed: &packed,
                     where: paths[Int(loc.segment)])
             }
             event.hash = hash
@@ -270,17 +263,18 @@ public final class FileStore: EventStore, @unchecked Sendable {
     /// decompression and JSON.
     static func decodeEventRecord(
         _ buf: UnsafeRawBufferPointer, at offset: Int, expectedPosition: Int64, dictionaries: LZ4Decompressor,
-        scratch: inout [UInt8], where path: String
+        scratch: inout [UInt8], packed: inout [UInt8], where path: String
     ) throws(StoreError) -> RecordedEvent {
         switch SegmentFormat.parseRecord(buf, at: offset) {
         case .failure(let f):
             throw StoreError(.corruption, "position \(expectedPosition): \(f.problem) in \(path) at offset \(offset)", position: expectedPosition)
-        case .success((.event(let pos, let dictId, let rawLength, let payload), _)):
+        case .success((.event(let pos, let dictId, let packedLength, let payload), _)):
             guard pos == expectedPosition else {
                 throw StoreError(.corruption, "position \(expectedPosition): record holds position \(pos)", position: expectedPosition)
             }
             do {
-                try dictionaries.decompress(payload, uncompressedSize: rawLength, dictionaryId: dictId, into: &scratch)
+                try EventPacking.decode(
+                    payload, packedLength: packedLength, dictionaryId: dictId, decompressor: dictionaries, packed: &packed, into: &scratch)
             } catch {
                 throw StoreError(.corruption, "position \(expectedPosition): \(error)", position: expectedPosition)
             }

@@ -40,10 +40,14 @@ extension FileStore {
         var target: (String, Int, Int, UInt32, [UInt8])?
         try walk(store) { path, off, end, rec in
             switch rec {
-            case .dictionary(let id, let bytes): dicts.append(LZ4Dictionary(id: id, bytes: Array(bytes)))
-            case .event(let p, let dictId, let rawLength, let payload) where p == position:
+            case .dictionary(let id, let length, let compressed):
+                dicts.append(try SegmentFormat.dictionary(id: id, length: length, compressed: compressed))
+            case .event(let p, let dictId, let packedLength, let payload) where p == position:
                 var raw = [UInt8]()
-                try LZ4Decompressor(dictionaries: dicts).decompress(payload, uncompressedSize: rawLength, dictionaryId: dictId, into: &raw)
+                var packed = [UInt8]()
+                try EventPacking.decode(
+                    payload, packedLength: packedLength, dictionaryId: dictId, decompressor: LZ4Decompressor(dictionaries: dicts),
+                    packed: &packed, into: &raw)
                 target = (path, off, end, dictId, raw)
             default: break
             }
@@ -52,12 +56,14 @@ extension FileStore {
         let edited = Array(edit(String(decoding: raw, as: UTF8.self)).utf8)
         var record = [UInt8]()
         let compressor = LZ4Compressor(dictionary: dicts.first { $0.id == dictId })
+        var packed = [UInt8]()
+        edited.withUnsafeBytes { EventPacking.pack($0, into: &packed) }
         SegmentFormat.appendRecord(to: &record) { b in
             b.append(SegmentFormat.Kind.event.rawValue)
             b.appendVarint(UInt64(position))
             b.appendVarint(UInt64(dictId))
-            b.appendVarint(UInt64(edited.count))
-            _ = compressor.compress(edited, appendingTo: &b)
+            b.appendVarint(UInt64(packed.count))
+            _ = compressor.compress(packed, appendingTo: &b)
         }
         var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         data.replaceSubrange(off..<end, with: record)

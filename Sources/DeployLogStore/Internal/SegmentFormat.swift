@@ -1,15 +1,18 @@
+import DeployLogCompression
+
 /// The on-disk format of a segment file. Little-endian throughout.
 ///
 /// ```
 /// segment  := header record*
 /// header   := "DLOGSEG\0" u32 formatVersion(=1) u32 0 u64 basePosition u32 0 u32 crc32c(previous 28 bytes)
 /// record   := u32 bodyLength u32 crc32c(body) body
-/// body     := 0x01 varint position varint dictionaryId varint rawLength lz4Bytes     (event)
-///           | 0x02 varint dictionaryId dictionaryBytes                             (dictionary)
+/// body     := 0x01 varint position varint dictionaryId varint packedLength lz4Bytes  (event)
+///           | 0x02 varint dictionaryId varint length lz4Bytes                    (dictionary, LZ4 without a dictionary)
 ///           | 0x03 varint lastPosition hash[32]                                    (commit)
 /// ```
 ///
-/// An event's raw bytes are its canonical JSON (see `events/README.md`). A commit record closes
+/// An event's LZ4 input is its canonical JSON (see `events/README.md`) packed by `EventPacking`;
+/// `packedLength` is the length of that input. A commit record closes
 /// each atomic batch and carries the chain hash of its last event: records after the last
 /// commit record of the last segment are an interrupted write and are cut on open.
 enum SegmentFormat {
@@ -68,8 +71,8 @@ enum SegmentFormat {
 
 /// A record read from a segment.
 enum SegmentRecord {
-    case event(position: Int64, dictionaryId: UInt32, rawLength: Int, payload: UnsafeRawBufferPointer)
-    case dictionary(id: UInt32, bytes: UnsafeRawBufferPointer)
+    case event(position: Int64, dictionaryId: UInt32, packedLength: Int, payload: UnsafeRawBufferPointer)
+    case dictionary(id: UInt32, length: Int, compressed: UnsafeRawBufferPointer)
     case commit(lastPosition: Int64, hash: UnsafeRawBufferPointer)
 }
 
@@ -111,18 +114,37 @@ extension SegmentFormat {
                 dict <= UInt64(UInt32.max)
             else { return .failure(.init(.badBody("malformed event header"))) }
             return .success(
-                (.event(position: Int64(pos), dictionaryId: UInt32(dict), rawLength: Int(raw), payload: r.rest), next))
+                (.event(position: Int64(pos), dictionaryId: UInt32(dict), packedLength: Int(raw), payload: r.rest), next))
         case .dictionary?:
-            guard let id = r.varint(), id >= 1, id <= UInt64(UInt32.max) else {
+            guard let id = r.varint(), id >= 1, id <= UInt64(UInt32.max), let length = r.varint(), length <= 65_536 else {
                 return .failure(.init(.badBody("malformed dictionary record")))
             }
-            return .success((.dictionary(id: UInt32(id), bytes: r.rest), next))
+            return .success((.dictionary(id: UInt32(id), length: Int(length), compressed: r.rest), next))
         case .commit?:
             guard let pos = r.varint(), r.rest.count == 32 else { return .failure(.init(.badBody("malformed commit record"))) }
             return .success((.commit(lastPosition: Int64(pos), hash: r.rest), next))
         case nil:
             return .failure(.init(.badBody("unknown record kind \(body[0])")))
         }
+    }
+}
+
+extension SegmentFormat {
+    /// Appends a dictionary record.
+    static func appendDictionaryRecord(_ dict: LZ4Dictionary, to bytes: inout [UInt8]) {
+        appendRecord(to: &bytes) { b in
+            b.append(Kind.dictionary.rawValue)
+            b.appendVarint(UInt64(dict.id))
+            b.appendVarint(UInt64(dict.bytes.count))
+            _ = LZ4Compressor(dictionary: nil).compress(dict.bytes, appendingTo: &b)
+        }
+    }
+
+    /// The dictionary held by a dictionary record.
+    static func dictionary(id: UInt32, length: Int, compressed: UnsafeRawBufferPointer) throws(LZ4Error) -> LZ4Dictionary {
+        var bytes = [UInt8]()
+        try LZ4Decompressor(dictionaries: []).decompress(compressed, uncompressedSize: length, dictionaryId: 0, into: &bytes)
+        return LZ4Dictionary(id: id, bytes: bytes)
     }
 }
 

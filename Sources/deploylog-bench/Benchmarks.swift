@@ -1,0 +1,282 @@
+import DeployLogEvents
+import DeployLogStore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The benchmark groups. A group runs when the filter wants any of its figures; figures that
+/// share a run (a ratio and its two sides) are measured in the same repetition.
+struct Benchmarks {
+    struct Group {
+        var names: [String]
+        var run: @Sendable (Benchmarks) throws -> Void
+    }
+
+    static let groups: [Group] = [
+        // Always printed: figures mean little without the machine's size.
+        Group(names: ["cores"], run: { _ in print("cores \(ProcessInfo.processInfo.activeProcessorCount) count") }),
+        Group(
+            names: [
+                "append_batched_1000", "open_rebuild", "replay", "verify", "stored_bytes_per_event",
+                "canonical_json_bytes_per_event", "stored_to_canonical_ratio", "stored_to_ndjson_input_ratio",
+            ], run: { b in try b.storeGroup() }),
+        Group(
+            names: [
+                "append_fsync_per_event", "raw_write_fsync", "fsync_per_event_ratio", "append_8_threads_fsync",
+                "group_commit_speedup",
+            ],
+            run: { b in try b.fsyncGroup() }),
+        Group(names: ["ndjson_ingest_cli"], run: { b in try b.cliGroup() }),
+    ]
+
+    let config: BenchConfig
+    let report: Report
+    /// The workload: the first `config.storeEvents` events of the sample history.
+    let events: [ProposedEvent]
+
+    init(config: BenchConfig) throws {
+        self.config = config
+        report = Report(config: config)
+        let wanted = max(config.storeEvents, config.fsyncEvents, config.threadedEvents)
+        var all: [ProposedEvent] = []
+        let t = timed { all = SampleHistory.generate(pipelines: wanted / 20 + 10, seed: config.seed) }
+        guard all.count >= wanted else {
+            throw BenchError("sample history too short: \(all.count) events, \(wanted) wanted")
+        }
+        events = Array(all.prefix(wanted))
+        // The workload must be valid catalog-v1 data, or the figures mean little.
+        for e in events {
+            do { try EventCatalog.validate(type: e.type, schemaVersion: e.schemaVersion, data: e.data) } catch {
+                throw BenchError("sample event \(e.eventId) (\(e.type)) is not valid catalog data: \(error)")
+            }
+        }
+        note(
+            "workload: \(events.count) events of the sample history (seed \(config.seed)), generated in \(String(format: "%.2f", t)) s; "
+                + "\(config.repetitions) repetition(s)\(config.quick ? ", quick mode" : "")")
+    }
+
+    func run() throws {
+        for group in Self.groups where group.names.contains(where: config.wants) || group.names == ["cores"] {
+            try group.run(self)
+        }
+    }
+
+    // MARK: Batched append, open, replay, verify, sizes
+
+    func storeGroup() throws {
+        let n = config.storeEvents
+        let workload = Array(events.prefix(n))
+        var append: [Double] = []
+        var open: [Double] = []
+        var replay: [Double] = []
+        var verify: [Double] = []
+        var sizes: (stored: Int, canonical: Int)?
+        for rep in 1...config.repetitions {
+            try withTemporaryDirectory { dir in
+                let path = dir + "/store"
+                var store: FileStore? = try FileStore.create(at: path)
+                let tAppend = try timed {
+                    var i = 0
+                    while i < n {
+                        let end = min(i + 1000, n)
+                        let r = try store!.append(Array(workload[i..<end]))
+                        guard r.appendedCount == end - i else {
+                            throw BenchError("append stored \(r.appendedCount) of \(end - i) events")
+                        }
+                        i = end
+                    }
+                }
+                store = nil
+                var opened: FileStore?
+                let tOpen = try timed { opened = try FileStore.open(at: path) }
+                var count = 0
+                let tReplay = try timed {
+                    try opened!.read(from: 1, filter: EventFilter(), limit: nil) { _ in
+                        count += 1; return true
+                    }
+                }
+                guard count == n else { throw BenchError("replay read \(count) events, \(n) appended") }
+                var verified: VerificationReport?
+                let tVerify = try timed { verified = try FileStore.verify(at: path) }
+                guard let verified, verified.ok, verified.events == Int64(n) else {
+                    throw BenchError(
+                        "verify failed: \(verified?.problem?.description ?? "no report") (\(verified?.events ?? 0) events)"
+                    )
+                }
+                if sizes == nil {
+                    var canonical = 0
+                    try opened!.read(from: 1, filter: EventFilter(), limit: nil) { e in
+                        canonical += e.canonicalBytes().count; return true
+                    }
+                    sizes = (directoryBytes(path), canonical)
+                }
+                append.append(Double(n) / tAppend)
+                open.append(Double(n) / tOpen)
+                replay.append(Double(n) / tReplay)
+                verify.append(Double(n) / tVerify)
+                note(
+                    "store \(rep)/\(config.repetitions): \(n) events: append \(append.last!.short)/s, open \(open.last!.short)/s, "
+                        + "replay \(replay.last!.short)/s, verify \(verify.last!.short)/s")
+            }
+        }
+        report.line("append_batched_1000", median(append), "events/s")
+        report.line("open_rebuild", median(open), "events/s")
+        report.line("replay", median(replay), "events/s")
+        report.line("verify", median(verify), "events/s")
+        if let sizes {
+            let ndjsonBytes = SampleHistory.ndjson(workload).utf8.count
+            report.line("stored_bytes_per_event", Double(sizes.stored) / Double(n), "bytes")
+            report.line("canonical_json_bytes_per_event", Double(sizes.canonical) / Double(n), "bytes")
+            report.line("stored_to_canonical_ratio", Double(sizes.stored) / Double(sizes.canonical), "ratio")
+            report.line("stored_to_ndjson_input_ratio", Double(sizes.stored) / Double(ndjsonBytes), "ratio")
+        }
+    }
+
+    // MARK: One fsync per event, raw write+fsync, concurrent appenders
+
+    func fsyncGroup() throws {
+        let m = config.fsyncEvents
+        let single = Array(events.prefix(m))
+        // Concurrent appenders: thread t takes every `threads`-th event; expected versions are
+        // dropped since one stream's events may now arrive in any order.
+        let threads = config.threads
+        let slices: [[ProposedEvent]] = (0..<threads).map { t in
+            stride(from: t, to: config.threadedEvents, by: threads).map { i in
+                var e = events[i]
+                e.expectedVersion = .any
+                return e
+            }
+        }
+        let threadedCount = slices.reduce(0) { $0 + $1.count }
+        // Raw records as large as the store's average record.
+        let recordSize = try withTemporaryDirectory { dir -> Int in
+            let store = try FileStore.create(at: dir + "/probe")
+            let probe = Array(events.prefix(1000))
+            _ = try store.append(probe)
+            return max(64, directoryBytes(dir + "/probe") / probe.count)
+        }
+        note("fsync: raw records of \(recordSize) bytes (the store's average record)")
+
+        var raw: [Double] = []
+        var perEvent: [Double] = []
+        var concurrent: [Double] = []
+        var fsyncRatio: [Double] = []
+        var speedup: [Double] = []
+        for rep in 1...config.repetitions {
+            try withTemporaryDirectory { dir in
+                let rawRate = Double(m) / (try rawWriteFsync(path: dir + "/raw.log", records: m, size: recordSize))
+
+                let store = try FileStore.create(at: dir + "/single")
+                let tSingle = try timed {
+                    for e in single {
+                        let r = try store.append([e])
+                        guard r.appendedCount == 1 else {
+                            throw BenchError("append stored \(r.appendedCount) of 1 event")
+                        }
+                    }
+                }
+                let singleRate = Double(m) / tSingle
+
+                let shared = try FileStore.create(at: dir + "/threads")
+                let errors = ErrorBox()
+                let tThreads = runOnThreads(threads) { t in
+                    do {
+                        for e in slices[t] { _ = try shared.append([e]) }
+                    } catch {
+                        errors.add("appender \(t): \(error)")
+                    }
+                }
+                if let e = errors.first { throw BenchError(e) }
+                let head = try shared.head().position
+                guard head == Int64(threadedCount) else {
+                    throw BenchError("concurrent appenders stored \(head) of \(threadedCount) events")
+                }
+                let threadedRate = Double(threadedCount) / tThreads
+
+                raw.append(rawRate)
+                perEvent.append(singleRate)
+                concurrent.append(threadedRate)
+                fsyncRatio.append(singleRate / rawRate)
+                speedup.append(threadedRate / singleRate)
+                note(
+                    "fsync \(rep)/\(config.repetitions): raw \(rawRate.short) ops/s, one event per append \(singleRate.short)/s, "
+                        + "\(threads) appenders \(threadedRate.short)/s")
+            }
+        }
+        report.line("append_fsync_per_event", median(perEvent), "events/s")
+        report.line("raw_write_fsync", median(raw), "ops/s")
+        report.line("fsync_per_event_ratio", median(fsyncRatio), "ratio")
+        report.line("append_8_threads_fsync", median(concurrent), "events/s")
+        report.line("group_commit_speedup", median(speedup), "ratio")
+    }
+
+    /// Seconds to append `records` records of `size` bytes to a new file with pwrite, each
+    /// followed by fdatasync: the floor of any durable one-record-per-commit log.
+    func rawWriteFsync(path: String, records: Int, size: Int) throws -> Double {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let record = [UInt8](repeating: 0x5A, count: size)
+        return try timed {
+            var offset: off_t = 0
+            for _ in 0..<records {
+                let written = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, size, offset) }
+                guard written == size, fdatasync(fd) == 0 else {
+                    throw BenchError("write+fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+                }
+                offset += off_t(size)
+            }
+        }
+    }
+
+    // MARK: NDJSON ingest through the command line
+
+    func cliGroup() throws {
+        let cli = executableDirectory() + "/deploylog"
+        guard FileManager.default.isExecutableFile(atPath: cli) else {
+            note(
+                "ndjson_ingest_cli: skipped: no deploylog binary at \(cli) (build it: swift build -c release --product deploylog)"
+            )
+            return
+        }
+        let n = config.storeEvents
+        let text = SampleHistory.ndjson(Array(events.prefix(n)))
+        var rates: [Double] = []
+        try withTemporaryDirectory { inputDir in
+            let input = inputDir + "/history.ndjson"
+            guard FileManager.default.createFile(atPath: input, contents: Data(text.utf8)) else {
+                throw BenchError("cannot write \(input)")
+            }
+            for rep in 1...config.repetitions {
+                let skipped = try withTemporaryDirectory { dir -> Bool in
+                    let store = dir + "/store"
+                    let initStatus = try runProgram(cli, ["--store", store, "init"])
+                    guard initStatus == 0 else {
+                        note("ndjson_ingest_cli: skipped: `deploylog --store DIR init` exited \(initStatus)")
+                        return true
+                    }
+                    var status: Int32 = 0
+                    let t = try timed { status = try runProgram(cli, ["--store", store, "append"], stdinPath: input) }
+                    guard status == 0 else {
+                        note("ndjson_ingest_cli: skipped: `deploylog --store DIR append` exited \(status)")
+                        return true
+                    }
+                    let head = (try? FileStore.open(at: store).head().position) ?? 0
+                    guard head == Int64(n) else {
+                        note(
+                            "ndjson_ingest_cli: skipped: the store holds \(head) events after `deploylog append` of \(n)"
+                        )
+                        return true
+                    }
+                    rates.append(Double(n) / t)
+                    note("cli \(rep)/\(config.repetitions): \(n) events: ingest \(rates.last!.short)/s")
+                    return false
+                }
+                if skipped { return }
+            }
+        }
+        if !rates.isEmpty { report.line("ndjson_ingest_cli", median(rates), "events/s") }
+    }
+}

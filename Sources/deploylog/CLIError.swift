@@ -1,0 +1,34 @@
+import ArgumentParser
+import DeployLogStore
+
+/// An error the command line reports as one line on stderr (`deploylog: <message>`) and an exit
+/// status (see `ExitCode+DeployLog.swift`).
+struct CLIError: Error, CustomStringConvertible {
+    var exitCode: ExitCode
+    var message: String
+
+    init(_ exitCode: ExitCode, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+
+    static func usage(_ message: String) -> CLIError { CLIError(.usage, message) }
+    static func badInput(_ message: String) -> CLIError { CLIError(.badInput, message) }
+    static func notFound(_ message: String) -> CLIError { CLIError(.notFound, message) }
+
+    /// A store error, with the exit status its code calls for.
+    init(_ error: StoreError) {
+        let code: ExitCode =
+            switch error.code {
+            case .conflict: .conflict
+            case .corruption: .verificationFailed
+            case .invalidRequest: .usage
+            case .notFound: .notFound
+            case .locked: .locked
+            case .io: .internalError
+            }
+        self.init(code, error.message)
+    }
+
+    var description: String { message }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+
+/// Exit codes and messages of the command line itself.
+final class UsageTests: CLITestCase {
+    func testHelpDocumentsTheExitCodes() throws {
+        let r = try deploylog(["--help"])
+        XCTAssertEqual(r.status, 0)
+        for code in ["64", "65", "66", "67", "68", "69", "70"] {
+            XCTAssertTrue(r.out.contains("  \(code)  "), "exit \(code) undocumented")
+        }
+        for sub in ["init", "append", "log", "show", "verify", "checkpoint"] { XCTAssertTrue(r.out.contains(sub)) }
+        let sub = try deploylog(["append", "--help"])
+        XCTAssertEqual(sub.status, 0)
+        XCTAssertTrue(sub.out.contains("stdin"))
+    }
+
+    func testAPostgresAddressIsNotSupportedYetAndItsPasswordIsNotEchoed() throws {
+        for address in ["postgres://deployer:hunter2@db/deploylog", "postgresql://deployer:hunter2@db/deploylog"] {
+            let r = try deploylog(["--store", address, "log"])
+            assertFailure(r, 64, "not supported yet")
+            XCTAssertFalse(r.stderr.contains("hunter2"))
+            let env = try deploylog(["init"], environment: ["DEPLOYLOG_STORE": address])
+            assertFailure(env, 64, "not supported yet")
+        }
+    }
+
+    func testAMissingStoreIsNotFound() throws {
+        assertFailure(try store("log"), 66, "no deploylog store", storePath)
+        assertFailure(try store("append", stdin: "{}".data), 66, "no deploylog store")
+        assertFailure(try store("checkpoint"), 66)
+        assertFailure(try store("verify"), 66)
+        assertFailure(try store("show", "1"), 66)
+    }
+
+    func testUnknownOptionsAndSubcommandsAreUsageErrors() throws {
+        assertFailure(try deploylog(["frobnicate"]), 64)
+        assertFailure(try store("log", "--colour"), 64, "--colour")
+        assertFailure(try store("checkpoint", "--position", "-3"), 64, "--position")
+    }
+
+    func testAnEmptyStoreAndAnEmptyInput() throws {
+        try storeOK("init")
+        XCTAssertTrue(try storeOK("append", stdin: "\n\n".data).out.contains("appended 0 events"))
+        XCTAssertEqual(try storeOK("log", "--format", "ndjson").out, "")
+        XCTAssertEqual(try storeOK("log", "--format", "json").out, "[]\n")
+        XCTAssertEqual(try storeOK("log", "--format", "csv").lines.count, 1)
+        XCTAssertTrue(try storeOK("verify").out.hasPrefix("ok: 0 events"))
+        XCTAssertEqual(try checkpoint().position, 0)
+    }
+
+    func testInitRefusesADirectoryThatIsNotAStore() throws {
+        let other = directory.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        try "x".data.write(to: other.appendingPathComponent("file.txt"))
+        let r = try deploylog(["--store", other.path, "init"])
+        assertFailure(r, 64, "not a deploylog store")
+    }
+}
