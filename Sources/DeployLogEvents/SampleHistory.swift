@@ -665,6 +665,14 @@ private struct SampleHistoryGenerator {
         return (checks, lines, problem)
     }
 
+    /// RollbackStepExecuted: the next step of the rollback whose stream is `stream`, once done.
+    mutating func record(_ stream: String, _ step: inout Int, _ data: JSONValue, actor: String, run: Run) {
+        step += 1
+        let id = String(stream.dropFirst("rollback-".count))
+        let fields = merged(["rollbackId": .string(id), "step": num(step)], data)
+        emit(stream, "RollbackStepExecuted", fields, actor: actor, correlation: run.id)
+    }
+
     /// Reverts what a failed pipeline did: traffic back to the previous colour, then its
     /// migrations in reverse order with the rollback SQL they were registered with.
     mutating func rollback(
@@ -676,29 +684,25 @@ private struct SampleHistoryGenerator {
             stream, "RollbackStarted", merged(["rollbackId": .string(id)], started), expected: .noStream, actor: actor,
             correlation: run.id, causation: cause)
         var step = 0
-        func record(_ data: JSONValue, _ g: inout SampleHistoryGenerator) {
-            step += 1
-            g.emit(
-                stream, "RollbackStepExecuted", merged(["rollbackId": .string(id), "step": num(step)], data),
-                actor: actor, correlation: run.id)
-        }
         if switched {
             let t0 = now
             let to = inactiveColor
             switchTraffic(run, to: to, version: deployed[run.env] ?? "none", actor: actor)
             record(
+                stream, &step,
                 [
                     "action": "switch_traffic", "target": .string(to), "durationMs": num((now - t0) / 1000),
                     "output": .string("traffic back on \(to)"),
-                ], &self)
+                ], actor: actor, run: run)
         }
         for m in here.reversed() {
             guard let undo = m.rollbackSql else {
                 record(
+                    stream, &step,
                     [
                         "action": "keep_migration", "target": .string(m.name), "durationMs": 0,
                         "output": "no rollback SQL: data migration kept",
-                    ], &self)
+                    ], actor: actor, run: run)
                 continue
             }
             let ms = rng.int(10...900)
@@ -708,11 +712,11 @@ private struct SampleHistoryGenerator {
             applied[run.env]?.remove(m.name)
             let tag = undo.split(separator: " ").prefix(2).joined(separator: " ")
             record(
+                stream, &step,
                 [
                     "action": "run_rollback_sql", "target": .string(m.name), "durationMs": num(ms),
                     "output": .string(tag),
-                ],
-                &self)
+                ], actor: actor, run: run)
         }
         emit(stream, "RollbackCompleted", ["rollbackId": .string(id)], actor: actor, correlation: run.id)
         emit(

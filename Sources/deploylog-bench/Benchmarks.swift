@@ -58,6 +58,9 @@ struct Benchmarks {
     }
 
     func run() throws {
+        #if DEBUG
+            note("debug build: the figures only show that the benchmark runs; measure with `-c release`")
+        #endif
         for group in Self.groups where group.names.contains(where: config.wants) || group.names == ["cores"] {
             try group.run(self)
         }
