@@ -67,7 +67,6 @@ public final class LZ4Compressor {
     public func compress(_ source: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Int {
         let bound = Int(LZ4_compressBound(Int32(source.count)))
         let start = output.count
-        output.reserveCapacity(start + bound)
         // Grow without initialising twice: append zeros only for the bound, then trim.
         output.append(contentsOf: repeatElement(0, count: bound))
         let written = output.withUnsafeMutableBytes { out -> Int32 in

@@ -1,27 +1,44 @@
-/// A producer-chosen event identifier: a UUID, held in its canonical lowercase text form.
+/// A producer-chosen event identifier: a UUID, held as its 128 bits; its text is the canonical
+/// lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// Lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-    public let text: String
+    /// The first and last 64 bits, big-endian.
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     /// Accepts any UUID in 8-4-4-4-12 hex form, upper or lower case.
     public init?(_ string: String) {
-        let utf8 = Array(string.utf8)
-        guard utf8.count == 36 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (i, c) in utf8.enumerated() {
+        var s = string
+        guard let v = s.withUTF8({ EventID.parse($0) }) else { return nil }
+        self = v
+    }
+
+    private static func parse(_ u: UnsafeBufferPointer<UInt8>) -> EventID? {
+        guard u.count == 36 else { return nil }
+        var hi: UInt64 = 0
+        var lo: UInt64 = 0
+        var n = 0
+        for i in 0..<36 {
+            let c = u[i]
             if i == 8 || i == 13 || i == 18 || i == 23 {
                 guard c == 45 else { return nil }
-                out.append(c)
                 continue
             }
+            let v: UInt64
             switch c {
-            case 48...57, 97...102: out.append(c)
-            case 65...70: out.append(c + 32)
+            case 48...57: v = UInt64(c - 48)
+            case 97...102: v = UInt64(c - 87)
+            case 65...70: v = UInt64(c - 55)
             default: return nil
             }
+            if n < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
+            n += 1
         }
-        text = String(decoding: out, as: UTF8.self)
+        return EventID(high: hi, low: lo)
     }
 
     /// Builds a UUID (version 4 layout, or version 5 layout when `nameBased`) from 16 bytes.
@@ -30,15 +47,11 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         var b = Array(bytes.prefix(16))
         b[6] = (b[6] & 0x0F) | (nameBased ? 0x50 : 0x40)
         b[8] = (b[8] & 0x3F) | 0x80
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (i, byte) in b.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(45) }
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-        text = String(decoding: out, as: UTF8.self)
+        var hi: UInt64 = 0
+        var lo: UInt64 = 0
+        for i in 0..<8 { hi = hi << 8 | UInt64(b[i]) }
+        for i in 8..<16 { lo = lo << 8 | UInt64(b[i]) }
+        self.init(high: hi, low: lo)
     }
 
     /// A random (version 4) identifier.
@@ -49,8 +62,36 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         return EventID(bytes: bytes)
     }
 
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends the 36 bytes of the canonical text.
+    public func append(to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(45, count: 36))
+        out.withUnsafeMutableBufferPointer { o in
+            EventID.hexDigits.withUnsafeBufferPointer { hex in
+                var at = start
+                for nibble in 0..<32 {
+                    if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { at += 1 }
+                    let word = nibble < 16 ? high : low
+                    let shift = UInt64(60 - (nibble % 16) * 4)
+                    o[at] = hex[Int((word >> shift) & 0xF)]
+                    at += 1
+                }
+            }
+        }
+    }
+
+    /// Lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    public var text: String {
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        append(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public var description: String { text }
-    public static func < (a: EventID, b: EventID) -> Bool { a.text < b.text }
+    public static func < (a: EventID, b: EventID) -> Bool { (a.high, a.low) < (b.high, b.low) }
 }
 
 /// What a writer expects of a stream before its append.

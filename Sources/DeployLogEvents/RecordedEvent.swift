@@ -54,8 +54,9 @@ public struct RecordedEvent: Sendable, Hashable {
         if extra.isEmpty {
             w.writeASCII("{\"data\":")
             w.write(data)
-            w.writeASCII(",\"eventId\":")
-            w.writeString(eventId.text)
+            w.writeASCII(",\"eventId\":\"")
+            eventId.append(to: &w.bytes)
+            w.writeASCII("\"")
             w.writeASCII(",\"metadata\":")
             w.write(.object(metadata))
             w.writeASCII(",\"occurredAt\":\"")

@@ -69,6 +69,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.microseconds = r
     }
 
+    /// Parses the UTF-8 bytes of an RFC 3339 date-time (as `init(iso8601:)`).
+    public init?(iso8601Bytes bytes: UnsafeRawBufferPointer) {
+        guard let r = Timestamp.parse(bytes) else { return nil }
+        self.microseconds = r
+    }
+
     private static func parse(_ p: UnsafeRawBufferPointer) -> Int64? {
         let n = p.count
         var i = 0

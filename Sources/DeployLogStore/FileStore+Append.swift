@@ -116,26 +116,25 @@ extension FileStore {
         _ batch: [GroupCommitter.Request], into buffer: inout [UInt8], staged: inout [Staged], segment: Int, writeOffset: Int64
     ) -> [Result<AppendResult, StoreError>] {
         var results = [Result<AppendResult, StoreError>]()
-        if state.compressor == nil || state.compressor?.dictionary?.id != state.currentDictionary?.id {
-            state.compressor = LZ4Compressor(dictionary: state.currentDictionary)
+        if state.compressors.first?.dictionary?.id != state.currentDictionary?.id || state.compressors.isEmpty {
+            state.compressors = (0..<FileStore.encodeWorkers).map { _ in LZ4Compressor(dictionary: state.currentDictionary) }
         }
-        let compressor = state.compressor!
-        let dictId = UInt64(state.currentDictionary?.id ?? 0)
-        var chain = state.index.headHash
         var versions = [String: Int64]()
-        var ids = [LogIndex.IDKey: (Int64, Int64)]()
-        var writer = CanonicalJSONWriter(reservingCapacity: 1024)
-        var packed = [UInt8]()
-        packed.reserveCapacity(1024)
+        var ids = [EventID: (Int64, Int64)]()
+        ids.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
+        var accepted = [RecordedEvent]()
         let index = state.index
+        // 1. Decide, in order: idempotent repeats, expected versions, positions. Cheap.
+        // The stream of the previous event and its version (`versions` holds the others).
+        var last: (stream: String, version: Int64?)? = nil
         for request in batch {
-            let mark = (buffer.count, staged.count, chain, versions, ids)
+            let mark = (accepted.count, versions, ids, last)
             var positions = [Int64]()
             var streamVersions = [Int64]()
             var appended = 0
             var failure: StoreError?
             for p in request.events {
-                let key = LogIndex.IDKey(p.eventId)
+                let key = p.eventId
                 if let (pos, ver) = ids[key] {
                     positions.append(pos)
                     streamVersions.append(ver)
@@ -146,7 +145,13 @@ extension FileStore {
                     streamVersions.append(index.streamVersion(at: pos))
                     continue
                 }
-                let current = versions[p.stream] ?? index.lastVersion(of: p.stream)
+                let current: Int64?
+                if let l = last, l.stream == p.stream {
+                    current = l.version
+                } else {
+                    if let l = last, let v = l.version { versions[l.stream] = v }
+                    current = versions[p.stream] ?? index.lastVersion(of: p.stream)
+                }
                 switch p.expectedVersion {
                 case .any: break
                 case .noStream where current == nil: break
@@ -155,45 +160,115 @@ extension FileStore {
                 }
                 if failure != nil { break }
                 let version = (current ?? -1) + 1
-                let position = index.head + Int64(staged.count) + 1
+                let position = index.head + Int64(accepted.count) + 1
                 let now = options.clock()
-                let event = RecordedEvent(
+                accepted.append(RecordedEvent(
                     position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,
                     schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
-                    metadata: p.metadata, data: p.data, extra: p.extra)
-                writer.bytes.removeAll(keepingCapacity: true)
-                event.writeCanonical(into: &writer)
-                chain = writer.bytes.withUnsafeBytes { ChainHash.next(previous: chain, canonical: $0) }
-                let start = buffer.count
-                packed.removeAll(keepingCapacity: true)
-                writer.bytes.withUnsafeBytes { EventPacking.pack($0, into: &packed) }
-                SegmentFormat.appendRecord(to: &buffer) { b in
-                    b.append(SegmentFormat.Kind.event.rawValue)
-                    b.appendVarint(UInt64(position))
-                    b.appendVarint(dictId)
-                    b.appendVarint(UInt64(packed.count))
-                    packed.withUnsafeBytes { _ = compressor.compress($0, appendingTo: &b) }
-                }
-                let loc = LogIndex.Location(
-                    segment: Int32(segment), offset: UInt32(writeOffset + Int64(start)), length: UInt32(buffer.count - start))
-                staged.append(Staged(event: event, hash: chain, location: loc))
-                versions[p.stream] = version
+                    metadata: p.metadata, data: p.data, extra: p.extra))
+                last = (p.stream, version)
                 ids[key] = (position, version)
                 positions.append(position)
                 streamVersions.append(version)
                 appended += 1
             }
             if let failure {
-                buffer.removeSubrange(mark.0...)
-                staged.removeSubrange(mark.1...)
-                chain = mark.2
-                versions = mark.3
-                ids = mark.4
+                accepted.removeSubrange(mark.0...)
+                versions = mark.1
+                ids = mark.2
+                last = mark.3
                 results.append(.failure(failure))
             } else {
                 results.append(.success(AppendResult(positions: positions, streamVersions: streamVersions, appendedCount: appended)))
             }
         }
+        guard !accepted.isEmpty else { return results }
+
+        // 2. Encode (canonical bytes, packed, compressed, framed): independent per event, so
+        //    large groups are split between the cores.
+        let parts = EncodedPart.encode(
+            accepted, compressors: state.compressors, dictionaryId: UInt64(state.currentDictionary?.id ?? 0))
+
+        // 3. Chain the hashes and lay the records out, in order.
+        var chain = index.headHash
+        staged.reserveCapacity(accepted.count)
+        var e = 0
+        for part in parts {
+            part.bytes.withUnsafeBytes { bytes in
+                for r in part.ranges {
+                    chain = ChainHash.next(previous: chain, canonical: UnsafeRawBufferPointer(rebasing: bytes[r.canonical]))
+                    let start = buffer.count
+                    buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[r.record]))
+                    let loc = LogIndex.Location(
+                        segment: Int32(segment), offset: UInt32(writeOffset + Int64(start)), length: UInt32(r.record.count))
+                    staged.append(Staged(event: accepted[e], hash: chain, location: loc))
+                    e += 1
+                }
+            }
+        }
         return results
     }
+}
+
+/// The encoded form of a run of events: their canonical bytes and framed records, side by side
+/// in one buffer.
+struct EncodedPart {
+    var bytes: [UInt8] = []
+    var ranges: [(canonical: Range<Int>, record: Range<Int>)] = []
+
+    /// Encodes `events` in order, on up to `compressors.count` threads (one compressor each).
+    static func encode(_ events: [RecordedEvent], compressors: [LZ4Compressor], dictionaryId: UInt64) -> [EncodedPart] {
+        let workers = events.count >= 128 ? compressors.count : 1
+        let chunk = (events.count + workers - 1) / workers
+        let out = UnsafeMutableBufferPointer<EncodedPart>.allocate(capacity: workers)
+        out.initialize(repeating: EncodedPart())
+        defer { out.deallocate() }
+        // Each worker reads the shared events and writes only its own slot and compressor.
+        let shared = UncheckedSendable((events, compressors, out))
+        let run: @Sendable (Int) -> Void = { w in
+            let (events, compressors, out) = shared.value
+            let lo = w * chunk
+            let hi = min(events.count, lo + chunk)
+            guard lo < hi else { return }
+            out[w] = EncodedPart.encode(events[lo..<hi], compressor: compressors[w], dictionaryId: dictionaryId)
+        }
+        if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        let parts = Array(out)
+        _ = out.deinitialize()
+        return parts
+    }
+
+    private static func encode(_ events: ArraySlice<RecordedEvent>, compressor: LZ4Compressor, dictionaryId: UInt64) -> EncodedPart {
+        var part = EncodedPart()
+        part.bytes.reserveCapacity(events.count * 1024)
+        part.ranges.reserveCapacity(events.count)
+        // The canonical bytes are written straight into the part's buffer, the record after them.
+        var writer = CanonicalJSONWriter(reservingCapacity: 0)
+        swap(&writer.bytes, &part.bytes)
+        var packed = [UInt8]()
+        packed.reserveCapacity(2048)
+        for event in events {
+            let c0 = writer.bytes.count
+            event.writeCanonical(into: &writer)
+            let r0 = writer.bytes.count
+            packed.removeAll(keepingCapacity: true)
+            writer.bytes.withUnsafeBytes { EventPacking.pack(UnsafeRawBufferPointer(rebasing: $0[c0..<r0]), into: &packed) }
+            SegmentFormat.appendRecord(to: &writer.bytes) { b in
+                b.append(SegmentFormat.Kind.event.rawValue)
+                b.appendVarint(UInt64(event.position))
+                b.appendVarint(dictionaryId)
+                b.appendVarint(UInt64(packed.count))
+                packed.withUnsafeBytes { _ = compressor.compress($0, appendingTo: &b) }
+            }
+            part.ranges.append((c0..<r0, r0..<writer.bytes.count))
+        }
+        swap(&writer.bytes, &part.bytes)
+        return part
+    }
+}
+
+/// A value handed to worker threads that the caller keeps from being shared unsafely.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -162,7 +162,6 @@ extension FileStore {
                     out.problemOffset = offset
                     return out
                 }
-                state.index.reserve(pending.count)
                 for (e, h, loc) in pending { state.index.add(e, hash: h, location: loc) }
                 pending.removeAll(keepingCapacity: true)
                 pendingVersions.removeAll(keepingCapacity: true)

@@ -24,6 +24,8 @@ public final class FileStore: EventStore, @unchecked Sendable {
     }
 
     public static let markerName = "deploylog.store"
+    /// Threads that encode a large group of events.
+    static let encodeWorkers = 2
     public static let defaultPath = ".deploylog"
 
     public let path: String
@@ -58,8 +60,8 @@ public final class FileStore: EventStore, @unchecked Sendable {
         var generation: UInt64 = 0
         /// This process's leader is writing: `refresh` must not scan what it writes.
         var localWriteInProgress = false
-        /// Used by the leader only.
-        var compressor: LZ4Compressor?
+        /// Used by the leader only: one per encoding thread.
+        var compressors: [LZ4Compressor] = []
     }
 
     // MARK: Creating and opening

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DeployLogCompression
 import DeployLogEvents
 
@@ -38,12 +41,20 @@ enum EventPacking {
         func flush(_ upTo: Int, _ out: inout [UInt8]) {
             if upTo > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[runStart..<upTo])) }
         }
+        guard let base = src.baseAddress else { return }
         while i < n {
-            guard src[i] == 34 else { i += 1; continue }
-            if i + 37 < n, src[i + 37] == 34, let bytes = uuid(src, i + 1) {
+            // Jump to the next quote (memchr is vectorised); most bytes are not quotes.
+            guard let q = memchr(base + i, 34, n - i) else { break }
+            i = base.distance(to: UnsafeRawPointer(q))
+            if i + 37 < n, src[i + 37] == 34, isUUID(src, i + 1) {
                 flush(i, &out)
                 out.append(uuidMarker)
-                out.append(contentsOf: bytes)
+                var k = i + 1
+                while k < i + 37 {
+                    if src[k] == 45 { k += 1; continue }
+                    out.append(hexValue(src[k])! << 4 | hexValue(src[k + 1])!)
+                    k += 2
+                }
                 i += 38
                 runStart = i
                 continue
@@ -56,6 +67,7 @@ enum EventPacking {
                 runStart = i
                 continue
             }
+            guard i + 17 < n, hexValue(src[i + 1]) != nil else { i += 1; continue }
             var j = i + 1
             while j < n, j - i - 1 < 254, hexValue(src[j]) != nil { j += 1 }
             let digits = j - i - 1
@@ -77,31 +89,25 @@ enum EventPacking {
         flush(n, &out)
     }
 
-    private static func uuid(_ p: UnsafeRawBufferPointer, _ at: Int) -> [UInt8]? {
-        var out = [UInt8]()
-        out.reserveCapacity(16)
-        var k = at
-        for group in [8, 4, 4, 4, 12] {
-            if k != at {
-                guard p[k] == 45 else { return nil }
-                k += 1
-            }
-            for _ in 0..<(group / 2) {
-                guard let hi = hexValue(p[k]), let lo = hexValue(p[k + 1]) else { return nil }
-                out.append(hi << 4 | lo)
-                k += 2
+    private static func isUUID(_ p: UnsafeRawBufferPointer, _ at: Int) -> Bool {
+        for k in 0..<36 {
+            let c = p[at + k]
+            if k == 8 || k == 13 || k == 18 || k == 23 {
+                if c != 45 { return false }
+            } else if hexValue(c) == nil {
+                return false
             }
         }
-        return out
+        return true
     }
 
     private static func timestamp(_ p: UnsafeRawBufferPointer, _ at: Int) -> Int64? {
         // Shape first (cheap), then a full parse and a check that it prints back the same.
-        for (off, c) in [(4, 45), (7, 45), (10, 84), (13, 58), (16, 58), (19, 46), (26, 90)] as [(Int, UInt8)] {
-            guard p[at + off] == c else { return nil }
-        }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: p[at..<(at + 27)]), as: UTF8.self)
-        guard let t = Timestamp(iso8601: text), t.canonicalText == text else { return nil }
+        guard p[at + 4] == 45, p[at + 7] == 45, p[at + 10] == 84, p[at + 13] == 58, p[at + 16] == 58, p[at + 19] == 46,
+            p[at + 26] == 90
+        else { return nil }
+        // That shape is the canonical form, so a valid date prints back exactly the same.
+        guard let t = Timestamp(iso8601Bytes: UnsafeRawBufferPointer(rebasing: p[at..<(at + 27)])) else { return nil }
         return t.microseconds
     }
 

@@ -10,25 +10,6 @@ struct LogIndex {
         var length: UInt32
     }
 
-    /// An event id as two integers (cheaper to hash and store than its text).
-    struct IDKey: Hashable {
-        var hi: UInt64
-        var lo: UInt64
-
-        init(_ id: EventID) {
-            var hi: UInt64 = 0
-            var lo: UInt64 = 0
-            var n = 0
-            for c in id.text.utf8 where c != 45 {
-                let v = UInt64(c <= 57 ? c - 48 : c - 87)
-                if n < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
-                n += 1
-            }
-            self.hi = hi
-            self.lo = lo
-        }
-    }
-
     private(set) var head: Int64 = 0
     private(set) var headHash: [UInt8] = ChainHash.genesis
     private var hashes: [UInt8] = []
@@ -41,22 +22,18 @@ struct LogIndex {
     private var streamPositions: [[Int64]] = []
     private var typeNames: [String] = []
     private var typeIds: [String: UInt32] = [:]
-    private var eventIds: [IDKey: Int64] = [:]
-
-    mutating func reserve(_ n: Int) {
-        hashes.reserveCapacity(n * 32)
-        locations.reserveCapacity(n)
-        streamOf.reserveCapacity(n)
-        typeOf.reserveCapacity(n)
-        occurredAt.reserveCapacity(n)
-        eventIds.reserveCapacity(n)
-    }
+    private var eventIds: [EventID: Int64] = [:]
+    private var lastStream: (name: String, id: UInt32)?
+    private var lastType: (name: String, id: UInt32)?
 
     /// Adds the event at position `head + 1`.
     mutating func add(_ e: RecordedEvent, hash: [UInt8], location: Location) {
         precondition(e.position == head + 1, "positions are gapless")
         let sid: UInt32
-        if let s = streamIds[e.stream] {
+        // Consecutive events mostly share a stream and often a type: skip the hashing then.
+        if let last = lastStream, last.name == e.stream {
+            sid = last.id
+        } else if let s = streamIds[e.stream] {
             sid = s
         } else {
             sid = UInt32(streamNames.count)
@@ -64,21 +41,25 @@ struct LogIndex {
             streamNames.append(e.stream)
             streamPositions.append([])
         }
+        lastStream = (e.stream, sid)
         let tid: UInt32
-        if let t = typeIds[e.type] {
+        if let last = lastType, last.name == e.type {
+            tid = last.id
+        } else if let t = typeIds[e.type] {
             tid = t
         } else {
             tid = UInt32(typeNames.count)
             typeIds[e.type] = tid
             typeNames.append(e.type)
         }
+        lastType = (e.type, tid)
         streamPositions[Int(sid)].append(e.position)
         hashes.append(contentsOf: hash)
         locations.append(location)
         streamOf.append(sid)
         typeOf.append(tid)
         occurredAt.append(e.occurredAt.microseconds)
-        eventIds[IDKey(e.eventId)] = e.position
+        eventIds[e.eventId] = e.position
         head = e.position
         headHash = hash
     }
@@ -89,7 +70,7 @@ struct LogIndex {
         return Int64(streamPositions[Int(s)].count) - 1
     }
 
-    func position(of id: EventID) -> Int64? { eventIds[IDKey(id)] }
+    func position(of id: EventID) -> Int64? { eventIds[id] }
 
     func streamVersion(at position: Int64) -> Int64 {
         let sid = Int(streamOf[Int(position - 1)])
