@@ -24,6 +24,8 @@ let package = Package(
         // C libraries: each imported by exactly one Swift file.
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // CRC-32C with the SSE 4.2 instruction (Swift cannot reach it), table fallback.
+        .target(name: "CDeployLogCRC"),
 
         // The event model: JSON values, canonical encoding, the envelope, the v1 catalog.
         .target(name: "DeployLogEvents", swiftSettings: upcoming),
@@ -33,7 +35,7 @@ let package = Package(
         .target(
             name: "DeployLogStore",
             dependencies: [
-                "DeployLogEvents", "DeployLogCompression",
+                "DeployLogEvents", "DeployLogCompression", "CDeployLogCRC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -109,46 +109,86 @@ public struct RecordedEvent: Sendable, Hashable {
         } catch let e as EventDecodingError { throw e } catch { throw EventDecodingError("\(error)") }
     }
 
+    /// The envelope's keys in canonical order.
+    static let envelopeKeys = [
+        "data", "eventId", "hash", "metadata", "occurredAt", "position", "recordedAt", "schemaVersion", "stream",
+        "streamVersion", "type",
+    ]
+
     /// Decodes a read-back envelope object (an NDJSON export line); `hash` is read when present.
     public static func decode(envelope value: JSONValue) throws(EventDecodingError) -> RecordedEvent {
-        guard case .object(var o) = value else { throw EventDecodingError("event is not a JSON object") }
-        func take(_ k: String) throws(EventDecodingError) -> JSONValue {
-            guard let v = o.removeValue(forKey: k) else { throw EventDecodingError("missing \"\(k)\"") }
-            return v
-        }
-        func string(_ k: String) throws(EventDecodingError) -> String {
-            guard case .string(let s) = try take(k) else { throw EventDecodingError("\"\(k)\" is not a string") }
+        guard case .object(let o) = value else { throw EventDecodingError("event is not a JSON object") }
+        // One pass over the members (they are sorted); anything unknown is kept in `extra`.
+        var data: JSONValue?
+        var eventId: EventID?
+        var metadata: JSONObject?
+        var occurredAt: Timestamp?
+        var position: Int64?
+        var recordedAt: Timestamp?
+        var schemaVersion: Int64?
+        var stream: String?
+        var streamVersion: Int64?
+        var type: String?
+        var hash: [UInt8]?
+        var extra = [JSONObject.Member]()
+        func string(_ v: JSONValue, _ k: String) throws(EventDecodingError) -> String {
+            guard case .string(let s) = v else { throw EventDecodingError("\"\(k)\" is not a string") }
             return s
         }
-        func int(_ k: String) throws(EventDecodingError) -> Int64 {
-            guard case .number(let n) = try take(k), let i = n.int64Value else { throw EventDecodingError("\"\(k)\" is not an integer") }
+        func int(_ v: JSONValue, _ k: String) throws(EventDecodingError) -> Int64 {
+            guard case .number(let n) = v, let i = n.int64Value else { throw EventDecodingError("\"\(k)\" is not an integer") }
             return i
         }
-        func time(_ k: String) throws(EventDecodingError) -> Timestamp {
-            guard let t = Timestamp(iso8601: try string(k)) else { throw EventDecodingError("\"\(k)\" is not a timestamp") }
+        func time(_ v: JSONValue, _ k: String) throws(EventDecodingError) -> Timestamp {
+            guard let t = Timestamp(iso8601: try string(v, k)) else { throw EventDecodingError("\"\(k)\" is not a timestamp") }
             return t
         }
-        let data = try take("data")
-        guard let eventId = EventID(try string("eventId")) else { throw EventDecodingError("\"eventId\" is not a UUID") }
-        guard case .object(let metadata) = try take("metadata") else { throw EventDecodingError("\"metadata\" is not an object") }
-        let occurredAt = try time("occurredAt")
-        let position = try int("position")
-        let recordedAt = try time("recordedAt")
-        let schemaVersion = try int("schemaVersion")
-        let stream = try string("stream")
-        let streamVersion = try int("streamVersion")
-        let type = try string("type")
-        var hash: [UInt8]? = nil
-        if let h = o.removeValue(forKey: "hash") {
-            guard case .string(let s) = h, let bytes = Hex.decode(s), bytes.count == 32 else {
-                throw EventDecodingError("\"hash\" is not 64 hex digits")
+        // Canonical order is known: compare each key with the one expected next first.
+        let expected = RecordedEvent.envelopeKeys
+        var next = 0
+        for m in o.members {
+            if next < expected.count, expected[next] != m.key {
+                while next < expected.count, JSONObject.keyPrecedes(expected[next], m.key) { next += 1 }
             }
-            hash = bytes
+            guard next < expected.count, expected[next] == m.key else {
+                extra.append(m)
+                continue
+            }
+            let k = m.key
+            switch next {
+            case 0: data = m.value
+            case 1:
+                guard let id = EventID(try string(m.value, k)) else { throw EventDecodingError("\"eventId\" is not a UUID") }
+                eventId = id
+            case 2:
+                guard let bytes = Hex.decode(try string(m.value, k)), bytes.count == 32 else {
+                    throw EventDecodingError("\"hash\" is not 64 hex digits")
+                }
+                hash = bytes
+            case 3:
+                guard case .object(let md) = m.value else { throw EventDecodingError("\"metadata\" is not an object") }
+                metadata = md
+            case 4: occurredAt = try time(m.value, k)
+            case 5: position = try int(m.value, k)
+            case 6: recordedAt = try time(m.value, k)
+            case 7: schemaVersion = try int(m.value, k)
+            case 8: stream = try string(m.value, k)
+            case 9: streamVersion = try int(m.value, k)
+            default: type = try string(m.value, k)
+            }
+            next += 1
+        }
+        func need<T>(_ v: T?, _ k: String) throws(EventDecodingError) -> T {
+            guard let v else { throw EventDecodingError("missing \"\(k)\"") }
+            return v
         }
         return RecordedEvent(
-            position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
-            schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
-            data: data, extra: o, hash: hash)
+            position: try need(position, "position"), stream: try need(stream, "stream"),
+            streamVersion: try need(streamVersion, "streamVersion"), eventId: try need(eventId, "eventId"),
+            type: try need(type, "type"), schemaVersion: Int(try need(schemaVersion, "schemaVersion")),
+            occurredAt: try need(occurredAt, "occurredAt"), recordedAt: try need(recordedAt, "recordedAt"),
+            metadata: try need(metadata, "metadata"), data: try need(data, "data"),
+            extra: JSONObject(sortedMembers: extra), hash: hash)
     }
 }
 

@@ -38,26 +38,31 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         write(into: &bytes, at: start)
     }
 
-    private func write(into b: inout [UInt8], at o: Int) {
+    /// Writes the 27 bytes of the canonical text to `p`.
+    public func write(to p: UnsafeMutablePointer<UInt8>) {
         let (secs, micros) = microseconds.floorDivMod(1_000_000)
         let (days, secOfDay) = secs.floorDivMod(86_400)
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        @inline(__always) func put(_ v: Int64, _ width: Int, _ at: Int, _ b: inout [UInt8]) {
+        @inline(__always) func put(_ v: Int64, _ width: Int, _ at: Int) {
             var v = v
             var i = at + width - 1
             while i >= at {
-                b[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                p[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
                 v /= 10
                 i -= 1
             }
         }
-        put(y, 4, o, &b); b[o + 4] = 45
-        put(m, 2, o + 5, &b); b[o + 7] = 45
-        put(d, 2, o + 8, &b); b[o + 10] = 84
-        put(secOfDay / 3600, 2, o + 11, &b); b[o + 13] = 58
-        put(secOfDay / 60 % 60, 2, o + 14, &b); b[o + 16] = 58
-        put(secOfDay % 60, 2, o + 17, &b); b[o + 19] = 46
-        put(micros, 6, o + 20, &b); b[o + 26] = 90
+        put(y, 4, 0); p[4] = 45
+        put(m, 2, 5); p[7] = 45
+        put(d, 2, 8); p[10] = 84
+        put(secOfDay / 3600, 2, 11); p[13] = 58
+        put(secOfDay / 60 % 60, 2, 14); p[16] = 58
+        put(secOfDay % 60, 2, 17); p[19] = 46
+        put(micros, 6, 20); p[26] = 90
+    }
+
+    private func write(into b: inout [UInt8], at o: Int) {
+        b.withUnsafeMutableBufferPointer { write(to: $0.baseAddress! + o) }
     }
 
     /// Parses an ISO 8601 / RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.

@@ -113,56 +113,86 @@ enum EventPacking {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Replaces `out` with the canonical bytes of the packed `src`; nil when `src` is not a
+    /// Replaces `out` with the canonical bytes of the packed `src`; false when `src` is not a
     /// valid packed form.
     static func unpack(_ src: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
+        // No marker expands more than 3.3 times (a time: 9 bytes to 29).
+        let capacity = src.count * 4 + 16
         out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(0, count: capacity))
+        let written = out.withUnsafeMutableBytes { o -> Int in
+            unpackRaw(src, into: o.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        guard written >= 0 else { return false }
+        out.removeLast(out.count - written)
+        return true
+    }
+
+    /// Writes the unpacked bytes to `dst` (large enough); returns their count, or -1.
+    private static func unpackRaw(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let base = src.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
         let n = src.count
         var i = 0
-        var runStart = 0
-        while i < n {
-            let c = src[i]
-            if c < 0xF8 { i += 1; continue }
-            if i > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[runStart..<i])) }
-            switch c {
-            case uuidMarker:
-                guard i + 17 <= n else { return false }
-                out.append(34)
-                for k in 0..<16 {
-                    if k == 4 || k == 6 || k == 8 || k == 10 { out.append(45) }
-                    let b = src[i + 1 + k]
-                    out.append(hexDigits[Int(b >> 4)])
-                    out.append(hexDigits[Int(b & 0x0F)])
-                }
-                out.append(34)
-                i += 17
-            case timeMarker:
-                guard i + 9 <= n else { return false }
-                var v: UInt64 = 0
-                for k in 1...8 { v = v << 8 | UInt64(src[i + k]) }
-                out.append(34)
-                Timestamp(microsecondsSinceEpoch: Int64(bitPattern: v)).append(to: &out)
-                out.append(34)
-                i += 9
-            case hexMarker:
-                guard i + 2 <= n else { return false }
-                let count = Int(src[i + 1])
-                guard count >= 8, i + 2 + count <= n else { return false }
-                out.append(34)
-                for k in 0..<count {
-                    let b = src[i + 2 + k]
-                    out.append(hexDigits[Int(b >> 4)])
-                    out.append(hexDigits[Int(b & 0x0F)])
-                }
-                out.append(34)
-                i += 2 + count
-            default:
-                return false
+        var o = 0
+        return hexDigits.withUnsafeBufferPointer { hex -> Int in
+            @inline(__always) func putHex(_ b: UInt8) {
+                dst[o] = hex[Int(b >> 4)]
+                dst[o + 1] = hex[Int(b & 0x0F)]
+                o += 2
             }
-            runStart = i
+            while i < n {
+                // Copy the run up to the next marker.
+                var j = i
+                while j + 8 <= n, UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    j += 8
+                }
+                while j < n, base[j] < 0xF8 { j += 1 }
+                if j > i {
+                    (dst + o).update(from: base + i, count: j - i)
+                    o += j - i
+                    i = j
+                }
+                guard i < n else { break }
+                switch base[i] {
+                case uuidMarker:
+                    guard i + 17 <= n else { return -1 }
+                    dst[o] = 34
+                    o += 1
+                    for k in 0..<16 {
+                        if k == 4 || k == 6 || k == 8 || k == 10 {
+                            dst[o] = 45
+                            o += 1
+                        }
+                        putHex(base[i + 1 + k])
+                    }
+                    dst[o] = 34
+                    o += 1
+                    i += 17
+                case timeMarker:
+                    guard i + 9 <= n else { return -1 }
+                    var v: UInt64 = 0
+                    for k in 1...8 { v = v << 8 | UInt64(base[i + k]) }
+                    dst[o] = 34
+                    Timestamp(microsecondsSinceEpoch: Int64(bitPattern: v)).write(to: dst + o + 1)
+                    dst[o + 28] = 34
+                    o += 29
+                    i += 9
+                case hexMarker:
+                    guard i + 2 <= n else { return -1 }
+                    let count = Int(base[i + 1])
+                    guard count >= 8, i + 2 + count <= n else { return -1 }
+                    dst[o] = 34
+                    o += 1
+                    for k in 0..<count { putHex(base[i + 2 + k]) }
+                    dst[o] = 34
+                    o += 1
+                    i += 2 + count
+                default:
+                    return -1
+                }
+            }
+            return o
         }
-        if n > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[runStart..<n])) }
-        return true
     }
 }
 
