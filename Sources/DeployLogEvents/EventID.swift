@@ -17,7 +17,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         self = v
     }
 
-    private static func parse(_ u: UnsafeBufferPointer<UInt8>) -> EventID? {
+    static func parse(_ u: UnsafeBufferPointer<UInt8>) -> EventID? {
         guard u.count == 36 else { return nil }
         var hi: UInt64 = 0
         var lo: UInt64 = 0

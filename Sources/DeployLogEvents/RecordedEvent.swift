@@ -98,6 +98,8 @@ public struct RecordedEvent: Sendable, Hashable {
 
     /// Decodes the canonical bytes written by `canonicalBytes()`.
     public static func decode(canonical bytes: UnsafeRawBufferPointer) throws(EventDecodingError) -> RecordedEvent {
+        // The store's own events (no extra fields) take a direct path; anything else the general one.
+        if let e = decodeStoreLayout(bytes) { return e }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw EventDecodingError("not valid JSON: \(error)") }
         return try decode(envelope: value)

@@ -1,0 +1,77 @@
+extension RecordedEvent {
+    /// Decodes canonical bytes laid out exactly as `writeCanonical` writes an event without
+    /// extra fields — `{"data":…,"eventId":"…","metadata":{…},"occurredAt":"…","position":N,
+    /// "recordedAt":"…","schemaVersion":N,"stream":"…","streamVersion":N,"type":"…"}` — reading
+    /// the ids, times and numbers straight from the bytes. Returns nil for any other layout (the
+    /// general decoder then decides), so it never accepts what that decoder would refuse.
+    static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer) -> RecordedEvent? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
+        var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        do {
+            guard st.take("{\"data\":") else { return nil }
+            let data = try st.parseValue()
+            guard st.take(",\"eventId\":"), let idBytes = st.quoted(36),
+                let eventId = EventID.parse(UnsafeBufferPointer(start: idBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: 36)),
+                st.take(",\"metadata\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "{"),
+                case .object(let metadata) = try st.parseValue(),
+                st.take(",\"occurredAt\":"), let occurredBytes = st.quoted(27),
+                let occurredAt = Timestamp(iso8601Bytes: occurredBytes),
+                st.take(",\"position\":"), let position = st.integer(),
+                st.take(",\"recordedAt\":"), let recordedBytes = st.quoted(27),
+                let recordedAt = Timestamp(iso8601Bytes: recordedBytes),
+                st.take(",\"schemaVersion\":"), let schemaVersion = st.integer(), schemaVersion <= Int64(Int32.max),
+                st.take(",\"stream\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
+                case let stream = try st.parseString(),
+                st.take(",\"streamVersion\":"), let streamVersion = st.integer(),
+                st.take(",\"type\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
+                case let type = try st.parseString(),
+                st.take("}"), st.i == st.end
+            else { return nil }
+            return RecordedEvent(
+                position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
+                schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
+                data: data)
+        } catch {
+            return nil
+        }
+    }
+}
+
+extension _JSONParserState {
+    /// Consumes `literal` if the input continues with it.
+    mutating func take(_ literal: StaticString) -> Bool {
+        guard matches(literal) else { return false }
+        i += literal.utf8CodeUnitCount
+        return true
+    }
+
+    /// Consumes a string of exactly `count` bytes with no escapes; returns its contents.
+    mutating func quoted(_ count: Int) -> UnsafeRawBufferPointer? {
+        guard i + count + 2 <= end, p[i] == UInt8(ascii: "\""), p[i + count + 1] == UInt8(ascii: "\"") else { return nil }
+        let inner = UnsafeRawBufferPointer(start: p + i + 1, count: count)
+        if inner.contains(UInt8(ascii: "\\")) { return nil }
+        i += count + 2
+        return inner
+    }
+
+    /// Consumes a canonical integer that fits an Int64 (`-?(0|[1-9][0-9]*)`, no `-0`).
+    mutating func integer() -> Int64? {
+        var j = i
+        let negative = j < end && p[j] == UInt8(ascii: "-")
+        if negative { j += 1 }
+        let first = j
+        var v: Int64 = 0
+        while j < end, p[j] >= 48, p[j] <= 57 {
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(p[j] - 48))
+            guard !o1, !o2 else { return nil }
+            v = a
+            j += 1
+        }
+        guard j > first, !(p[first] == 48 && j - first > 1), !(negative && v == 0) else { return nil }
+        // A fraction or exponent is not an integer: leave it to the general decoder.
+        if j < end, p[j] == UInt8(ascii: ".") || p[j] == UInt8(ascii: "e") || p[j] == UInt8(ascii: "E") { return nil }
+        i = j
+        return negative ? -v : v
+    }
+}

@@ -1,0 +1,48 @@
+@testable import DeployLogEvents
+import XCTest
+
+/// The direct decoder of the store's event layout agrees with the general one, and steps aside
+/// for anything else.
+final class StoreLayoutDecodingTests: XCTestCase {
+    private func general(_ bytes: [UInt8]) throws -> RecordedEvent {
+        try RecordedEvent.decode(envelope: JSONParser.parse(bytes))
+    }
+
+    func testAgreesWithTheGeneralDecoderOnARealisticHistory() throws {
+        var position: Int64 = 0
+        for p in SampleHistory.generate(pipelines: 30) {
+            position += 1
+            let e = RecordedEvent(
+                position: position, stream: p.stream, streamVersion: position % 7, eventId: p.eventId, type: p.type,
+                schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? Timestamp(microsecondsSinceEpoch: 0),
+                recordedAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_000_000 + position), metadata: p.metadata,
+                data: p.data)
+            let bytes = e.canonicalBytes()
+            let fast = bytes.withUnsafeBytes { RecordedEvent.decodeStoreLayout($0) }
+            XCTAssertNotNil(fast)
+            XCTAssertEqual(fast, try general(bytes))
+            XCTAssertEqual(fast, e)
+        }
+    }
+
+    func testOtherLayoutsFallBackToTheGeneralDecoder() throws {
+        let base = RecordedEvent(
+            position: 3, stream: "pipeline-\"quoted\"", streamVersion: 0, eventId: .random(), type: "T\u{1}",
+            schemaVersion: 1, occurredAt: Timestamp(microsecondsSinceEpoch: 5), recordedAt: Timestamp(microsecondsSinceEpoch: 6),
+            metadata: JSONObject(), data: ["x": 1.5])
+        // Escapes in stream and type still take the direct path and come back right.
+        let plain = base.canonicalBytes()
+        XCTAssertEqual(plain.withUnsafeBytes { RecordedEvent.decodeStoreLayout($0) }, base)
+        // Extra top-level fields: not the store layout, but the general decoder reads them.
+        var extra = base
+        extra.extra = JSONObject([("zzz", true)])
+        let bytes = extra.canonicalBytes()
+        XCTAssertNil(bytes.withUnsafeBytes { RecordedEvent.decodeStoreLayout($0) })
+        XCTAssertEqual(try RecordedEvent.decode(canonical: bytes), extra)
+        // Broken input is refused by both.
+        for text in [#"{"data":{},"eventId":"x"}"#, #"{"data":{}"#, "", #"{"data":{},"eventId":"6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f","metadata":{},"occurredAt":"1970-01-01T00:00:00.000005Z","position":01,"recordedAt":"1970-01-01T00:00:00.000006Z","schemaVersion":1,"stream":"s","streamVersion":0,"type":"t"}"#] {
+            XCTAssertNil(Array(text.utf8).withUnsafeBytes { RecordedEvent.decodeStoreLayout($0) }, text)
+            XCTAssertThrowsError(try RecordedEvent.decode(canonical: Array(text.utf8)), text)
+        }
+    }
+}
