@@ -128,8 +128,9 @@ extension FileStore {
                     out.problemOffset = offset
                     return out
                 }
+                let n: Int
                 do {
-                    try EventPacking.decode(
+                    n = try EventPacking.decode(
                         payload, packedLength: packedLength, dictionaryId: dictId, decompressor: decompressor, packed: &packed, into: &raw)
                 } catch {
                     out.problem = "position \(pos): \(error)"
@@ -137,7 +138,11 @@ extension FileStore {
                     return out
                 }
                 let e: RecordedEvent
-                do { e = try RecordedEvent.decode(canonical: raw) } catch {
+                do {
+                    e = try raw.withUnsafeBytes { (r) throws(EventDecodingError) -> RecordedEvent in
+                        try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: r[0..<n]))
+                    }
+                } catch {
                     out.problem = "position \(pos): \(error)"
                     out.problemOffset = offset
                     return out
@@ -149,7 +154,7 @@ extension FileStore {
                     return out
                 }
                 pendingVersions[e.stream] = expectedVersion
-                chain = ChainHash.next(previous: chain, canonical: raw)
+                chain = raw.withUnsafeBytes { ChainHash.next(previous: chain, canonical: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 let loc = LogIndex.Location(
                     segment: Int32(si), offset: UInt32(baseOffset + Int64(offset)), length: UInt32(next - offset))
                 pending.append((e, chain, loc))

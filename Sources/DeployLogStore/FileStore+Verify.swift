@@ -98,14 +98,17 @@ extension FileStore {
                         if next == committed + 1 { lastCommitEnd = after }
                     case .event(let pos, let dictId, let packedLength, let payload):
                         guard pos == next else { return fail(next, file, off, "record holds position \(pos)") }
+                        let n: Int
                         do {
-                            try EventPacking.decode(
+                            n = try EventPacking.decode(
                                 payload, packedLength: packedLength, dictionaryId: dictId, decompressor: decompressor,
                                 packed: &packed, into: &raw)
                         } catch {
                             return fail(pos, file, off, "\(error)")
                         }
-                        chain = ChainHash.next(previous: chain, canonical: raw)
+                        chain = raw.withUnsafeBytes {
+                            ChainHash.next(previous: chain, canonical: UnsafeRawBufferPointer(rebasing: $0[0..<n]))
+                        }
                         if !checkpointSeen, let cp = checkpoint, cp.position == pos {
                             checkpointSeen = true
                             if Hex.encode(chain) != cp.hash {

@@ -274,14 +274,19 @@ public final class FileStore: EventStore, @unchecked Sendable {
             guard pos == expectedPosition else {
                 throw StoreError(.corruption, "position \(expectedPosition): record holds position \(pos)", position: expectedPosition)
             }
+            let n: Int
             do {
-                try EventPacking.decode(
+                n = try EventPacking.decode(
                     payload, packedLength: packedLength, dictionaryId: dictId, decompressor: dictionaries, packed: &packed, into: &scratch)
             } catch {
                 throw StoreError(.corruption, "position \(expectedPosition): \(error)", position: expectedPosition)
             }
             let e: RecordedEvent
-            do { e = try RecordedEvent.decode(canonical: scratch) } catch {
+            do {
+                e = try scratch.withUnsafeBytes { (s) throws(EventDecodingError) -> RecordedEvent in
+                    try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: s[0..<n]))
+                }
+            } catch {
                 throw StoreError(.corruption, "position \(expectedPosition): \(error)", position: expectedPosition)
             }
             guard e.position == expectedPosition else {

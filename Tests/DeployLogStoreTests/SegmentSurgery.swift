@@ -45,9 +45,10 @@ extension FileStore {
             case .event(let p, let dictId, let packedLength, let payload) where p == position:
                 var raw = [UInt8]()
                 var packed = [UInt8]()
-                try EventPacking.decode(
+                let n = try EventPacking.decode(
                     payload, packedLength: packedLength, dictionaryId: dictId, decompressor: LZ4Decompressor(dictionaries: dicts),
                     packed: &packed, into: &raw)
+                raw.removeLast(raw.count - n)
                 target = (path, off, end, dictId, raw)
             default: break
             }

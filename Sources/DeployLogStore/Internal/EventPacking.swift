@@ -116,16 +116,21 @@ enum EventPacking {
     /// Replaces `out` with the canonical bytes of the packed `src`; false when `src` is not a
     /// valid packed form.
     static func unpack(_ src: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
+        guard let n = unpack(src, intoScratch: &out) else { return false }
+        out.removeLast(out.count - n)
+        return true
+    }
+
+    /// Writes the canonical bytes of the packed `src` to the start of `scratch`, which is grown
+    /// as needed and never shrunk (no allocation once it is large enough); returns their count.
+    static func unpack(_ src: UnsafeRawBufferPointer, intoScratch scratch: inout [UInt8]) -> Int? {
         // No marker expands more than 3.3 times (a time: 9 bytes to 29).
         let capacity = src.count * 4 + 16
-        out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: repeatElement(0, count: capacity))
-        let written = out.withUnsafeMutableBytes { o -> Int in
+        if scratch.count < capacity { scratch.append(contentsOf: repeatElement(0, count: capacity - scratch.count)) }
+        let written = scratch.withUnsafeMutableBytes { o -> Int in
             unpackRaw(src, into: o.baseAddress!.assumingMemoryBound(to: UInt8.self))
         }
-        guard written >= 0 else { return false }
-        out.removeLast(out.count - written)
-        return true
+        return written >= 0 ? written : nil
     }
 
     /// Writes the unpacked bytes to `dst` (large enough); returns their count, or -1.
@@ -206,13 +211,17 @@ extension Array where Element == UInt8 {
 extension EventPacking {
     /// The canonical bytes of a stored event payload: LZ4 (with its dictionary), then unpack.
     /// `packed` is scratch space kept by the caller between calls.
+    /// The canonical bytes are the first `n` (returned) bytes of `canonical`, which is scratch
+    /// space like `packed`.
     static func decode(
         _ payload: UnsafeRawBufferPointer, packedLength: Int, dictionaryId: UInt32, decompressor: LZ4Decompressor,
         packed: inout [UInt8], into canonical: inout [UInt8]
-    ) throws(LZ4Error) {
+    ) throws(LZ4Error) -> Int {
         try decompressor.decompress(payload, uncompressedSize: packedLength, dictionaryId: dictionaryId, into: &packed)
-        let ok = packed.withUnsafeBytes { unpack($0, into: &canonical) }
-        guard ok else { throw LZ4Error("bad packed event bytes") }
+        guard let n = packed.withUnsafeBytes({ unpack($0, intoScratch: &canonical) }) else {
+            throw LZ4Error("bad packed event bytes")
+        }
+        return n
     }
 
 }
