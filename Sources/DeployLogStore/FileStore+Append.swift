@@ -90,7 +90,7 @@ extension FileStore {
         let head = state.index.head
         let headHash = state.index.headHash
         stateLock.unlock()
-        if !staged.isEmpty { writeHeadFile(position: head, hash: headHash) }
+        if !staged.isEmpty { noteHead(position: head, hash: headHash) }
         // Only now, durable, do the waiting appenders learn their results.
         for (r, result) in zip(batch, results) { r.result = result }
     }

@@ -39,6 +39,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
     var state: State
     let lockFD: Int32
     let committer: GroupCommitter
+    let headWriter = HeadWriter()
 
     struct Segment {
         var base: Int64
@@ -138,6 +139,8 @@ public final class FileStore: EventStore, @unchecked Sendable {
     }
 
     deinit {
+        if let (position, hash) = headWriter.pending { noteHead(position: position, hash: hash, force: true) }
+        if headWriter.fd >= 0 { Sys.close(headWriter.fd) }
         for s in state.segments where s.readFD >= 0 { Sys.close(s.readFD) }
         if state.writeFD >= 0 { Sys.close(state.writeFD) }
         Sys.close(lockFD)

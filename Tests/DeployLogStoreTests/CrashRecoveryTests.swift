@@ -55,9 +55,11 @@ final class CrashRecoveryTests: XCTestCase {
     func testAcknowledgedButMissingRecordsAreNotSilentlyCut() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/s"
-            let store = try FileStore.create(at: path)
-            try store.append((0..<3).map { ChildWriter.event(writer: 1, index: $0) })
-            try store.append([ChildWriter.event(writer: 1, index: 3)])
+            do {
+                let store = try FileStore.create(at: path)
+                try store.append((0..<3).map { ChildWriter.event(writer: 1, index: $0) })
+                try store.append([ChildWriter.event(writer: 1, index: 3)])
+            }  // released: HEAD is written by now
             let segment = try segmentFiles(path).last!
             let size = try FileManager.default.attributesOfItem(atPath: segment)[.size] as! Int
             let fh = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
