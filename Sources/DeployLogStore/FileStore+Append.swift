@@ -16,7 +16,7 @@ extension FileStore {
 
     private struct Staged {
         var event: RecordedEvent
-        var hash: [UInt8]
+        var hash: Digest
         var location: LogIndex.Location
     }
 
@@ -64,7 +64,7 @@ extension FileStore {
             SegmentFormat.appendRecord(to: &buffer) { b in
                 b.append(SegmentFormat.Kind.commit.rawValue)
                 b.appendVarint(UInt64(last.event.position))
-                b.append(contentsOf: last.hash)
+                Swift.withUnsafeBytes(of: last.hash.value) { b.append(contentsOf: $0) }
             }
             let path = state.segments[segmentIndex].path
             do {

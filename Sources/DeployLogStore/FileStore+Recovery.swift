@@ -96,7 +96,7 @@ extension FileStore {
             offset = SegmentFormat.headerSize
             out.committedThrough = offset
         }
-        var pending = [(RecordedEvent, [UInt8], LogIndex.Location)]()
+        var pending = [(RecordedEvent, Digest, LogIndex.Location)]()
         var pendingVersions = [String: Int64]()
         var chain = state.index.headHash
         var raw = [UInt8]()
@@ -160,7 +160,7 @@ extension FileStore {
                 pending.append((e, chain, loc))
             case .commit(let last, let hash):
                 let expected = state.index.head + Int64(pending.count)
-                guard last == expected, Array(hash) == chain else {
+                guard last == expected, Digest(hash) == chain else {
                     out.problem = last == expected
                         ? "hash chain broken: commit record after position \(last) holds a different hash"
                         : "commit record says position \(last), expected \(expected)"
@@ -222,7 +222,7 @@ extension FileStore {
     /// commit or the store's release comes. (Each write dirties another inode, which the next
     /// `fdatasync` of the segment would have to journal: once per commit would cost a fifth of
     /// single-event throughput.) Called by the commit leader only, and by `deinit`.
-    func noteHead(position: Int64, hash: [UInt8], force: Bool = false) {
+    func noteHead(position: Int64, hash: Digest, force: Bool = false) {
         headWriter.pending = (position, hash)
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -232,7 +232,7 @@ extension FileStore {
         headWriter.pending = nil
         var b = FileStore.headMagic
         b.appendLE(UInt64(bitPattern: position))
-        b.append(contentsOf: hash)
+        b.append(contentsOf: hash.bytes)
         b.appendLE(CRC32C.checksum(b))
         if headWriter.fd < 0 { headWriter.fd = (try? Sys.open(headPath, O_WRONLY | O_CREAT)) ?? -1 }
         guard headWriter.fd >= 0 else { return }
@@ -243,7 +243,7 @@ extension FileStore {
     final class HeadWriter {
         var fd: Int32 = -1
         var writtenAt: UInt64 = 0
-        var pending: (Int64, [UInt8])?
+        var pending: (Int64, Digest)?
     }
 
     static func readHeadFile(_ headPath: String) -> Checkpoint? {

@@ -39,7 +39,7 @@ extension FileStore {
         do { bases = try Sys.list(dir).compactMap(SegmentFormat.basePosition(fileName:)).sorted() } catch {
             throw StoreError(.io, "cannot list \(dir): \(error)")
         }
-        var report = VerificationReport(events: 0, segments: bases.count, head: Checkpoint(position: 0, hash: Hex.encode(ChainHash.genesis)))
+        var report = VerificationReport(events: 0, segments: bases.count, head: Checkpoint(position: 0, hash: ChainHash.genesis.hex))
         var chain = ChainHash.genesis
         var committedChain = chain
         var committed: Int64 = 0
@@ -50,14 +50,14 @@ extension FileStore {
         var packed = [UInt8]()
         var reported: Int64 = 0
         var checkpointSeen = checkpoint == nil || checkpoint?.position == 0
-        if let cp = checkpoint, cp.position == 0, cp.hash != Hex.encode(ChainHash.genesis) {
+        if let cp = checkpoint, cp.position == 0, cp.hash != ChainHash.genesis.hex {
             report.problem = VerificationProblem(position: 0, file: "", offset: 0, message: "checkpoint at position 0 must hold the zero hash")
             return report
         }
         func fail(_ pos: Int64, _ file: String, _ off: Int, _ msg: String) -> VerificationReport {
             var r = report
             r.events = committed
-            r.head = Checkpoint(position: committed, hash: Hex.encode(committedChain))
+            r.head = Checkpoint(position: committed, hash: committedChain.hex)
             r.problem = VerificationProblem(position: pos, file: file, offset: Int64(off), message: msg)
             return r
         }
@@ -111,14 +111,14 @@ extension FileStore {
                         }
                         if !checkpointSeen, let cp = checkpoint, cp.position == pos {
                             checkpointSeen = true
-                            if Hex.encode(chain) != cp.hash {
-                                return fail(pos, file, off, "the log does not extend the checkpoint: hash at position \(pos) is \(Hex.encode(chain)), checkpoint says \(cp.hash)")
+                            if chain.hex != cp.hash {
+                                return fail(pos, file, off, "the log does not extend the checkpoint: hash at position \(pos) is \(chain.hex), checkpoint says \(cp.hash)")
                             }
                         }
                         next += 1
                     case .commit(let last, let hash):
                         guard last == next - 1 else { return fail(committed + 1, file, off, "commit record says position \(last), expected \(next - 1)") }
-                        guard Array(hash) == chain else {
+                        guard Digest(hash) == chain else {
                             return fail(committed + 1, file, off, "hash chain broken in positions \(committed + 1)...\(last)")
                         }
                         committed = last
@@ -140,7 +140,7 @@ extension FileStore {
                 return r
             }
         }
-        report.head = Checkpoint(position: committed, hash: Hex.encode(committedChain))
+        report.head = Checkpoint(position: committed, hash: committedChain.hex)
         if let cp = checkpoint, !checkpointSeen {
             return fail(committed + 1, "", 0, "the log ends at position \(committed), before the checkpoint's position \(cp.position)")
         }

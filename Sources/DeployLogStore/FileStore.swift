@@ -152,7 +152,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
         try refresh()
         stateLock.lock()
         defer { stateLock.unlock() }
-        return Checkpoint(position: state.index.head, hash: Hex.encode(state.index.headHash))
+        return Checkpoint(position: state.index.head, hash: state.index.headHash.hex)
     }
 
     public func streamVersion(of stream: String) throws(StoreError) -> Int64? {
@@ -170,7 +170,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
         guard position >= 0, position <= state.index.head else {
             throw StoreError(.invalidRequest, "position \(position) is beyond the head (\(state.index.head))", position: position)
         }
-        return Checkpoint(position: position, hash: Hex.encode(state.index.hash(at: position)))
+        return Checkpoint(position: position, hash: state.index.hash(at: position).hex)
     }
 
     /// The event at `position`.
@@ -195,7 +195,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
         stateLock.lock()
         let positions = state.index.positions(from: position, filter: filter, limit: limit)
         let examined = limit.map { positions.count >= $0 } ?? false ? positions.last! : max(state.index.head, position - 1)
-        var wanted = [(Int64, LogIndex.Location, [UInt8], Int64)]()
+        var wanted = [(Int64, LogIndex.Location, Digest, Int64)]()
         wanted.reserveCapacity(positions.count)
         for p in positions {
             wanted.append((p, state.index.location(of: p), state.index.hash(at: p), 0))
@@ -256,7 +256,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
                     w, at: Int(recStart - windowStart), expectedPosition: p, dictionaries: dicts, scratch: &raw, packed: &packed,
                     where: paths[Int(loc.segment)])
             }
-            event.hash = hash
+            event.hash = hash.bytes
             if !filter.matches(event) { i += 1; continue }
             if try !body(event) { return p }
             i += 1

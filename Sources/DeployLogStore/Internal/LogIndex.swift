@@ -11,7 +11,7 @@ struct LogIndex {
     }
 
     private(set) var head: Int64 = 0
-    private(set) var headHash: [UInt8] = ChainHash.genesis
+    private(set) var headHash = ChainHash.genesis
     private var hashes: [UInt8] = []
     private var locations: [Location] = []
     private var streamOf: [UInt32] = []
@@ -27,7 +27,7 @@ struct LogIndex {
     private var lastType: (name: String, id: UInt32)?
 
     /// Adds the event at position `head + 1`.
-    mutating func add(_ e: RecordedEvent, hash: [UInt8], location: Location) {
+    mutating func add(_ e: RecordedEvent, hash: Digest, location: Location) {
         precondition(e.position == head + 1, "positions are gapless")
         let sid: UInt32
         // Consecutive events mostly share a stream and often a type: skip the hashing then.
@@ -54,7 +54,7 @@ struct LogIndex {
         }
         lastType = (e.type, tid)
         streamPositions[Int(sid)].append(e.position)
-        hashes.append(contentsOf: hash)
+        Swift.withUnsafeBytes(of: hash.value) { hashes.append(contentsOf: $0) }
         locations.append(location)
         streamOf.append(sid)
         typeOf.append(tid)
@@ -87,10 +87,10 @@ struct LogIndex {
 
     func location(of position: Int64) -> Location { locations[Int(position - 1)] }
 
-    func hash(at position: Int64) -> [UInt8] {
+    func hash(at position: Int64) -> Digest {
         if position == 0 { return ChainHash.genesis }
         let i = Int(position - 1) * 32
-        return Array(hashes[i..<(i + 32)])
+        return hashes.withUnsafeBytes { Digest(UnsafeRawBufferPointer(rebasing: $0[i..<(i + 32)])) }
     }
 
     func stream(at position: Int64) -> String { streamNames[Int(streamOf[Int(position - 1)])] }
