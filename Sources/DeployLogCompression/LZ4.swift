@@ -23,17 +23,21 @@ public struct LZ4Error: Error, Sendable, Equatable, CustomStringConvertible {
 /// Compresses one event at a time with LZ4, each independently of the others but all against
 /// the same dictionary.
 ///
-/// The dictionary is loaded once into a prepared `LZ4_stream_t` (`LZ4_loadDict`); every call
+/// The dictionary is loaded once (`LZ4_loadDict`) into a prepared `LZ4_stream_t`; every call
 /// copies that prepared state into a working state and compresses with
 /// `LZ4_compress_fast_continue`, so no event depends on its neighbours. (Debian's liblz4 does not
-/// export `LZ4_attach_dictionary`, which would avoid the copy.)
+/// export `LZ4_attach_dictionary`, which would avoid the copy.) The input is first copied to
+/// just after the dictionary in one buffer, so LZ4 sees the dictionary as a prefix of the
+/// input, its fastest mode; the output is an ordinary block that decompresses with the same
+/// dictionary.
 ///
 /// Not thread-safe: use one compressor per thread.
 public final class LZ4Compressor {
     public let dictionary: LZ4Dictionary?
     private let prepared: UnsafeMutablePointer<LZ4_stream_t>
     private let working: UnsafeMutablePointer<LZ4_stream_t>
-    private let dictBuffer: UnsafeMutableRawBufferPointer
+    /// The dictionary followed by room for one input.
+    private var window: UnsafeMutableRawBufferPointer
     private let acceleration: Int32
 
     /// - Parameter acceleration: LZ4's speed/ratio knob (1 = best ratio of the fast mode).
@@ -44,19 +48,27 @@ public final class LZ4Compressor {
         working = .allocate(capacity: 1)
         LZ4_initStream(prepared, MemoryLayout<LZ4_stream_t>.size)
         LZ4_initStream(working, MemoryLayout<LZ4_stream_t>.size)
-        // The dictionary must stay at one address while the prepared state refers to it.
+        window = .allocate(byteCount: 1, alignment: 16)
+        prepare(room: 4096)
+    }
+
+    /// Makes room for inputs of `room` bytes after the dictionary, reloading the dictionary
+    /// (the prepared state points into the window).
+    private func prepare(room: Int) {
         let count = dictionary?.bytes.count ?? 0
-        dictBuffer = .allocate(byteCount: max(count, 1), alignment: 16)
+        window.deallocate()
+        window = .allocate(byteCount: count + room, alignment: 16)
+        LZ4_initStream(prepared, MemoryLayout<LZ4_stream_t>.size)
         if let dictionary, count > 0 {
-            dictionary.bytes.withUnsafeBytes { dictBuffer.copyMemory(from: $0) }
-            LZ4_loadDict(prepared, dictBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(count))
+            dictionary.bytes.withUnsafeBytes { window.copyMemory(from: $0) }
+            LZ4_loadDict(prepared, window.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(count))
         }
     }
 
     deinit {
         prepared.deallocate()
         working.deallocate()
-        dictBuffer.deallocate()
+        window.deallocate()
     }
 
     /// The largest compressed size of `n` input bytes.
@@ -67,18 +79,21 @@ public final class LZ4Compressor {
     public func compress(_ source: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Int {
         let bound = Int(LZ4_compressBound(Int32(source.count)))
         let start = output.count
-        // Grow without initialising twice: append zeros only for the bound, then trim.
         output.append(contentsOf: repeatElement(0, count: bound))
         let written = output.withUnsafeMutableBytes { out -> Int32 in
             let dst = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: CChar.self)
-            let src = source.baseAddress?.assumingMemoryBound(to: CChar.self)
-            if dictionary != nil {
-                working.update(from: prepared, count: 1)
-                return LZ4_compress_fast_continue(working, src, dst, Int32(source.count), Int32(bound), acceleration)
-            } else {
+            guard let dictionary else {
                 return LZ4_compress_fast_extState(
-                    UnsafeMutableRawPointer(working), src, dst, Int32(source.count), Int32(bound), acceleration)
+                    UnsafeMutableRawPointer(working), source.baseAddress?.assumingMemoryBound(to: CChar.self), dst,
+                    Int32(source.count), Int32(bound), acceleration)
             }
+            let dictCount = dictionary.bytes.count
+            if window.count - dictCount < source.count { prepare(room: max(source.count, 2 * (window.count - dictCount))) }
+            let input = window.baseAddress! + dictCount
+            if let s = source.baseAddress { input.copyMemory(from: s, byteCount: source.count) }
+            UnsafeMutableRawPointer(working).copyMemory(from: prepared, byteCount: MemoryLayout<LZ4_stream_t>.size)
+            return LZ4_compress_fast_continue(
+                working, input.assumingMemoryBound(to: CChar.self), dst, Int32(source.count), Int32(bound), acceleration)
         }
         precondition(written > 0 || source.isEmpty, "LZ4 compression cannot fail with a bound-sized buffer")
         output.removeLast(bound - Int(written))

@@ -219,49 +219,97 @@ public final class FileStore: EventStore, @unchecked Sendable {
         let dicts = LZ4Decompressor(dictionaries: Array(state.dictionaries.values))
         stateLock.unlock()
 
-        var window = [UInt8]()
-        var windowSegment: Int32 = -1
-        var windowStart: Int64 = 0
-        var raw = [UInt8]()
-        var packed = [UInt8]()
         var i = 0
+        var decoders = [RecordDecoder](repeating: RecordDecoder(), count: FileStore.encodeWorkers)
         while i < wanted.count {
-            let (p, loc, hash, _) = wanted[i]
-            let recStart = Int64(loc.offset)
-            let recEnd = recStart + Int64(loc.length)
-            if windowSegment != loc.segment || recStart < windowStart || recEnd > windowStart + Int64(window.count) {
-                // Read this record and the following wanted ones of the same segment, up to 1 MiB.
-                var end = recEnd
-                var j = i + 1
-                while j < wanted.count, wanted[j].1.segment == loc.segment {
-                    let e = Int64(wanted[j].1.offset) + Int64(wanted[j].1.length)
-                    if e - recStart > 1 << 20 { break }
-                    end = e
-                    j += 1
-                }
-                let seg = Int(loc.segment)
-                end = min(end, ends[seg])
-                let count = Int(end - recStart)
-                window = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
-                    n = (try? Sys.pread(fds[seg], buf.baseAddress!, count, recStart, path: paths[seg])) ?? 0
-                }
-                guard window.count == count else {
-                    throw StoreError(.io, "short read of \(paths[seg]) at offset \(recStart)", position: p)
-                }
-                windowSegment = loc.segment
-                windowStart = recStart
+            // One read: this record and the following wanted ones of the same segment, up to 1 MiB.
+            let loc = wanted[i].1
+            let seg = Int(loc.segment)
+            let start = Int64(loc.offset)
+            var end = start + Int64(loc.length)
+            var j = i + 1
+            while j < wanted.count, wanted[j].1.segment == loc.segment {
+                let e = Int64(wanted[j].1.offset) + Int64(wanted[j].1.length)
+                if e - start > 1 << 20 { break }
+                end = e
+                j += 1
             }
-            var event = try window.withUnsafeBytes { (w) throws(StoreError) -> RecordedEvent in
-                try FileStore.decodeEventRecord(
-                    w, at: Int(recStart - windowStart), expectedPosition: p, dictionaries: dicts, scratch: &raw, packed: &packed,
-                    where: paths[Int(loc.segment)])
+            end = min(end, ends[seg])
+            let count = Int(end - start)
+            let window = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
+                n = (try? Sys.pread(fds[seg], buf.baseAddress!, count, start, path: paths[seg])) ?? 0
             }
-            event.hash = hash.bytes
-            if !filter.matches(event) { i += 1; continue }
-            if try !body(event) { return p }
-            i += 1
+            guard window.count == count else {
+                throw StoreError(.io, "short read of \(paths[seg]) at offset \(start)", position: wanted[i].0)
+            }
+            // Decode the window's events (on both cores when there are many), deliver in order.
+            let events = try FileStore.decodeWindow(
+                window, windowStart: start, wanted: wanted[i..<j], dictionaries: dicts, path: paths[seg], decoders: &decoders)
+            for (k, var event) in events.enumerated() where filter.matches(event) {
+                event.hash = wanted[i + k].2.bytes
+                if try !body(event) { return event.position }
+            }
+            i = j
         }
         return examined
+    }
+
+    /// Scratch space for decoding records on one thread.
+    struct RecordDecoder {
+        var raw = [UInt8]()
+        var packed = [UInt8]()
+    }
+
+    /// Decodes the wanted records of one window, in order; large windows on several threads.
+    static func decodeWindow(
+        _ window: [UInt8], windowStart: Int64, wanted: ArraySlice<(Int64, LogIndex.Location, Digest, Int64)>,
+        dictionaries: LZ4Decompressor, path: String, decoders: inout [RecordDecoder]
+    ) throws(StoreError) -> [RecordedEvent] {
+        let items = Array(wanted)
+        @Sendable func decode(_ range: Range<Int>, _ d: inout RecordDecoder) -> Result<[RecordedEvent], StoreError> {
+            var out = [RecordedEvent]()
+            out.reserveCapacity(range.count)
+            return window.withUnsafeBytes { w in
+                for k in range {
+                    let (p, loc, _, _) = items[k]
+                    do {
+                        out.append(
+                            try decodeEventRecord(
+                                w, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,
+                                scratch: &d.raw, packed: &d.packed, where: path))
+                    } catch let e as StoreError {
+                        return .failure(e)
+                    } catch {
+                        return .failure(StoreError(.corruption, "position \(p): \(error)", position: p))
+                    }
+                }
+                return .success(out)
+            }
+        }
+        let workers = items.count >= 256 ? decoders.count : 1
+        if workers == 1 { return try decode(0..<items.count, &decoders[0]).get() }
+        let chunk = (items.count + workers - 1) / workers
+        let results = UnsafeMutableBufferPointer<Result<[RecordedEvent], StoreError>>.allocate(capacity: workers)
+        results.initialize(repeating: .success([]))
+        defer { results.deinitialize(); results.deallocate() }
+        let scratch = UnsafeMutableBufferPointer<RecordDecoder>.allocate(capacity: workers)
+        _ = scratch.initialize(from: decoders.prefix(workers))
+        defer {
+            for k in 0..<workers { decoders[k] = scratch[k] }
+            scratch.deinitialize()
+            scratch.deallocate()
+        }
+        // Each worker writes only its own result and scratch slots.
+        let shared = UncheckedSendable((results, scratch))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let (results, scratch) = shared.value
+            let lo = w * chunk
+            results[w] = decode(lo..<min(items.count, lo + chunk), &scratch[w])
+        }
+        var all = [RecordedEvent]()
+        all.reserveCapacity(items.count)
+        for k in 0..<workers { all.append(contentsOf: try results[k].get()) }
+        return all
     }
 
     /// Decodes the event record at `offset` of `buf`, checking frame, checksum, position,

@@ -29,6 +29,8 @@ struct Benchmarks {
             ],
             run: { b in try b.fsyncGroup() }),
         Group(names: ["ndjson_ingest_cli"], run: { b in try b.cliGroup() }),
+        // Where the time of one event goes, step by step (medians, one thread).
+        Group(names: FileStore.componentCosts([]).map { "component_" + $0.name }, run: { b in b.componentGroup() }),
     ]
 
     let config: BenchConfig
@@ -63,6 +65,20 @@ struct Benchmarks {
         #endif
         for group in Self.groups where group.names.contains(where: config.wants) || group.names == ["cores"] {
             try group.run(self)
+        }
+    }
+
+    // MARK: Component costs
+
+    func componentGroup() {
+        let sample = Array(events.prefix(min(events.count, 50_000)))
+        var runs = [[(name: String, nanoseconds: Double)]]()
+        for _ in 1...config.repetitions { runs.append(FileStore.componentCosts(sample)) }
+        for (i, first) in runs[0].enumerated() {
+            let name = "component_" + first.name
+            guard config.wants(name) else { continue }
+            let unit = first.name.hasSuffix("_bytes") ? "bytes" : "ns/event"
+            report.line(name, median(runs.map { $0[i].nanoseconds }), unit)
         }
     }
 

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DeployLogCompression
 import DeployLogEvents
 
@@ -35,49 +32,83 @@ enum EventPacking {
 
     /// Appends the packed form of `src` to `out`.
     static func pack(_ src: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        // Packing never lengthens: write into room for all of `src`, then trim.
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: src.count))
+        let written = out.withUnsafeMutableBytes { o in
+            packRaw(src, into: o.baseAddress!.assumingMemoryBound(to: UInt8.self) + start)
+        }
+        out.removeLast(src.count - written)
+    }
+
+    private static func packRaw(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let raw = src.baseAddress else { return 0 }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
         let n = src.count
         var i = 0
+        var o = 0
         var runStart = 0
-        func flush(_ upTo: Int, _ out: inout [UInt8]) {
-            if upTo > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[runStart..<upTo])) }
+        @inline(__always) func flush(_ upTo: Int) {
+            if upTo > runStart {
+                (dst + o).update(from: base + runStart, count: upTo - runStart)
+                o += upTo - runStart
+            }
         }
-        guard let base = src.baseAddress else { return }
         while i < n {
-            // Jump to the next quote (memchr is vectorised); most bytes are not quotes.
-            guard let q = memchr(base + i, 34, n - i) else { break }
-            i = base.distance(to: UnsafeRawPointer(q))
-            if i + 37 < n, src[i + 37] == 34, isUUID(src, i + 1) {
-                flush(i, &out)
-                out.append(uuidMarker)
+            // To the next quote, eight bytes at a time (the lowest flagged byte is exact).
+            while i + 8 <= n {
+                let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let y = x ^ 0x2222_2222_2222_2222
+                let mask = (y &- 0x0101_0101_0101_0101) & ~y & 0x8080_8080_8080_8080
+                if mask != 0 {
+                    i += mask.trailingZeroBitCount &>> 3
+                    break
+                }
+                i += 8
+            }
+            while i < n, base[i] != 34 { i += 1 }
+            guard i < n else { break }
+            if i + 37 < n, base[i + 37] == 34, isUUID(src, i + 1) {
+                flush(i)
+                dst[o] = uuidMarker
+                o += 1
                 var k = i + 1
                 while k < i + 37 {
-                    if src[k] == 45 { k += 1; continue }
-                    out.append(hexValue(src[k])! << 4 | hexValue(src[k + 1])!)
+                    if base[k] == 45 { k += 1; continue }
+                    dst[o] = hexValue(base[k])! << 4 | hexValue(base[k + 1])!
+                    o += 1
                     k += 2
                 }
                 i += 38
                 runStart = i
                 continue
             }
-            if i + 28 < n, src[i + 28] == 34, let micros = timestamp(src, i + 1) {
-                flush(i, &out)
-                out.append(timeMarker)
-                out.appendBE(UInt64(bitPattern: micros))
+            if i + 28 < n, base[i + 28] == 34, let micros = timestamp(src, i + 1) {
+                flush(i)
+                dst[o] = timeMarker
+                var v = UInt64(bitPattern: micros)
+                for k in stride(from: 8, through: 1, by: -1) {
+                    dst[o + k] = UInt8(truncatingIfNeeded: v)
+                    v >>= 8
+                }
+                o += 9
                 i += 29
                 runStart = i
                 continue
             }
-            guard i + 17 < n, hexValue(src[i + 1]) != nil else { i += 1; continue }
+            guard i + 17 < n, hexValue(base[i + 1]) != nil else { i += 1; continue }
             var j = i + 1
-            while j < n, j - i - 1 < 254, hexValue(src[j]) != nil { j += 1 }
+            while j < n, j - i - 1 < 254, hexValue(base[j]) != nil { j += 1 }
             let digits = j - i - 1
-            if digits >= 16, digits % 2 == 0, j < n, src[j] == 34 {
-                flush(i, &out)
-                out.append(hexMarker)
-                out.append(UInt8(digits / 2))
+            if digits >= 16, digits % 2 == 0, j < n, base[j] == 34 {
+                flush(i)
+                dst[o] = hexMarker
+                dst[o + 1] = UInt8(digits / 2)
+                o += 2
                 var k = i + 1
                 while k < j {
-                    out.append(hexValue(src[k])! << 4 | hexValue(src[k + 1])!)
+                    dst[o] = hexValue(base[k])! << 4 | hexValue(base[k + 1])!
+                    o += 1
                     k += 2
                 }
                 i = j + 1
@@ -86,7 +117,8 @@ enum EventPacking {
             }
             i += 1
         }
-        flush(n, &out)
+        flush(n)
+        return o
     }
 
     private static func isUUID(_ p: UnsafeRawBufferPointer, _ at: Int) -> Bool {
