@@ -17,42 +17,17 @@ struct LogIndex {
     private var streamOf: [UInt32] = []
     private var typeOf: [UInt32] = []
     private var occurredAt: [Int64] = []
-    private var streamNames: [String] = []
-    private var streamIds: [String: UInt32] = [:]
+    private var streams = NameTable()
     private var streamPositions: [[Int64]] = []
-    private var typeNames: [String] = []
-    private var typeIds: [String: UInt32] = [:]
+    private var types = NameTable()
     private var eventIds: [EventID: Int64] = [:]
-    private var lastStream: (name: String, id: UInt32)?
-    private var lastType: (name: String, id: UInt32)?
 
     /// Adds the event at position `head + 1`.
     mutating func add(_ e: RecordedEvent, hash: Digest, location: Location) {
         precondition(e.position == head + 1, "positions are gapless")
-        let sid: UInt32
-        // Consecutive events mostly share a stream and often a type: skip the hashing then.
-        if let last = lastStream, last.name == e.stream {
-            sid = last.id
-        } else if let s = streamIds[e.stream] {
-            sid = s
-        } else {
-            sid = UInt32(streamNames.count)
-            streamIds[e.stream] = sid
-            streamNames.append(e.stream)
-            streamPositions.append([])
-        }
-        lastStream = (e.stream, sid)
-        let tid: UInt32
-        if let last = lastType, last.name == e.type {
-            tid = last.id
-        } else if let t = typeIds[e.type] {
-            tid = t
-        } else {
-            tid = UInt32(typeNames.count)
-            typeIds[e.type] = tid
-            typeNames.append(e.type)
-        }
-        lastType = (e.type, tid)
+        let (sid, newStream) = streams.id(for: e.stream)
+        if newStream { streamPositions.append([]) }
+        let tid = types.id(for: e.type).id
         streamPositions[Int(sid)].append(e.position)
         Swift.withUnsafeBytes(of: hash.value) { hashes.append(contentsOf: $0) }
         locations.append(location)
@@ -66,7 +41,7 @@ struct LogIndex {
 
     /// The last version of a stream (its event count − 1), nil when it has none.
     func lastVersion(of stream: String) -> Int64? {
-        guard let s = streamIds[stream] else { return nil }
+        guard let s = streams.ids[stream] else { return nil }
         return Int64(streamPositions[Int(s)].count) - 1
     }
 
@@ -93,7 +68,7 @@ struct LogIndex {
         return hashes.withUnsafeBytes { Digest(UnsafeRawBufferPointer(rebasing: $0[i..<(i + 32)])) }
     }
 
-    func stream(at position: Int64) -> String { streamNames[Int(streamOf[Int(position - 1)])] }
+    func stream(at position: Int64) -> String { streams.names[Int(streamOf[Int(position - 1)])] }
 
     /// Positions at or after `from` that may match `filter` (time and type and stream checked
     /// here; the caller re-checks nothing), at most `limit`.
@@ -103,7 +78,7 @@ struct LogIndex {
         let cap = limit ?? Int.max
         var out = [Int64]()
         if let stream = filter.stream {
-            guard let sid = streamIds[stream] else { return [] }
+            guard let sid = streams.ids[stream] else { return [] }
             for p in streamPositions[Int(sid)] where p >= start {
                 if matches(p, filter) { out.append(p) }
                 if out.count >= cap { break }
@@ -114,11 +89,11 @@ struct LogIndex {
             let end = min(head, start + Int64(min(cap, Int(head))) - 1)
             return Array(start...end)
         }
-        let typeSet: Set<UInt32>? = filter.types.map { Set($0.compactMap { typeIds[$0] }) }
+        let typeSet: Set<UInt32>? = filter.types.map { Set($0.compactMap { types.ids[$0] }) }
         var categoryStreams: Set<UInt32>? = nil
         if let cats = filter.categories {
             var s = Set<UInt32>()
-            for (i, name) in streamNames.enumerated() where cats.contains(ProposedEvent.category(of: name)) { s.insert(UInt32(i)) }
+            for (i, name) in streams.names.enumerated() where cats.contains(ProposedEvent.category(of: name)) { s.insert(UInt32(i)) }
             categoryStreams = s
         }
         var p = start
@@ -136,9 +111,35 @@ struct LogIndex {
 
     private func matches(_ p: Int64, _ f: EventFilter) -> Bool {
         let i = Int(p - 1)
-        if let types = f.types, !types.contains(typeNames[Int(typeOf[i])]) { return false }
+        if let wanted = f.types, !wanted.contains(types.names[Int(typeOf[i])]) { return false }
         if let since = f.since, occurredAt[i] < since.microseconds { return false }
         if let until = f.until, occurredAt[i] >= until.microseconds { return false }
         return true
+    }
+}
+
+/// Names (streams, types) numbered in order of first appearance.
+struct NameTable {
+    private(set) var names: [String] = []
+    private(set) var ids: [String: UInt32] = [:]
+    /// The last name looked up: consecutive events mostly share a stream and often a type,
+    /// and comparing is cheaper than hashing.
+    private var last: (name: String, id: UInt32)?
+
+    /// The id of `name`, numbering it when new.
+    mutating func id(for name: String) -> (id: UInt32, isNew: Bool) {
+        if let last, last.name == name { return (last.id, false) }
+        var isNew = false
+        let id: UInt32
+        if let known = ids[name] {
+            id = known
+        } else {
+            id = UInt32(names.count)
+            ids[name] = id
+            names.append(name)
+            isNew = true
+        }
+        last = (name, id)
+        return (id, isNew)
     }
 }
