@@ -67,9 +67,11 @@ demo: build
 	$(DEPLOYLOG) log --format ndjson | python3 events/verify-chain.py --checkpoint $(DEMO_DIR)/checkpoint.json
 	@echo "==> done: the store is $(DEMO_DIR)/store (try: $(DEPLOYLOG) log --category rollback)"
 
+# The tests are XCTest only: --disable-swift-testing keeps Swift Testing's empty run (and its
+# "0 tests" closing line) out of the output.
 test: setup
 	$(BUILD)
-	$(SWIFT) test --scratch-path $(SCRATCH)
+	$(SWIFT) test --scratch-path $(SCRATCH) --disable-swift-testing
 
 bench: setup
 	$(BUILD) -c release --product deploylog
