@@ -31,3 +31,23 @@ final class FileStoreConformanceTests: XCTestCase {
     func testReadsAndFilters() throws { try suite.checkReadsAndFilters() }
     func testCatchUpSubscription() throws { try suite.checkCatchUpSubscription() }
 }
+
+/// The subscription as an async sequence, for in-process consumers.
+final class FileStoreAsyncSubscriptionTests: XCTestCase {
+    func testAsyncSequenceDeliversHistoryThenLiveEvents() async throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/deploylog-async-" + UUID().uuidString.lowercased()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try FileStore.create(at: dir)
+        try store.append((0..<3).map { ProposedEvent(stream: "pipeline-a", type: "E\($0)", data: [:]) })
+        var seen = [Int64]()
+        for try await e in store.events(from: 2) {
+            seen.append(e.position)
+            if e.position == 3 {
+                // Live: appended after the history was delivered.
+                try store.append([ProposedEvent(stream: "pipeline-b", type: "Live", data: [:])])
+            }
+            if e.position == 4 { break }
+        }
+        XCTAssertEqual(seen, [2, 3, 4])
+    }
+}
