@@ -79,18 +79,7 @@ public enum SampleHistory {
 
 // MARK: - The generator
 
-/// SplitMix64 (Steele, Lea and Flood): tiny, fast, and the same sequence on every platform.
-private struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// Uniform in `range` (the tiny modulo bias does not matter here).
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
@@ -112,14 +101,14 @@ private struct SplitMix64 {
     }
 }
 
-private struct SampleMigration {
-    var name: String
-    var version: String
-    var type: String
-    var sql: String
-    var rollbackSql: String?
-    var dependencies: [String]
-    var transactional: Bool
+package struct SampleMigration {
+    package var name: String
+    package var version: String
+    package var type: String
+    package var sql: String
+    package var rollbackSql: String?
+    package var dependencies: [String]
+    package var transactional: Bool
 
     var registeredData: JSONObject {
         var d = JSONObject()
@@ -240,7 +229,7 @@ private struct SampleHistoryGenerator {
     var releaseCount = 0
 
     init(seed: UInt64, start: Timestamp) {
-        rng = SplitMix64(state: seed)
+        rng = SplitMix64(seed: seed)
         now = start.microseconds
     }
 
@@ -727,9 +716,9 @@ private struct SampleHistoryGenerator {
 
 // MARK: - Migrations
 
-private enum SampleMigrations {
+package enum SampleMigrations {
     /// The seed's four migrations, as `deployment_migrations` defines them.
-    static let seed: [SampleMigration] = [
+    package static let seed: [SampleMigration] = [
         SampleMigration(
             name: "create_initial_schema", version: "1.0.0", type: "schema",
             sql: """

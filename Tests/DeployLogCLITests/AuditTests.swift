@@ -123,7 +123,7 @@ final class AuditTests: CLITestCase {
         // Enough events for a dozen batches of 1000.
         let count = 12_000
         var lines = [String]()
-        var random = TestRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         var ids = [String]()
         for i in 0..<count {
             var bytes = [UInt8]()

@@ -19,59 +19,13 @@ struct CameraHistory {
     /// The occurrence time of each event, as `Timestamp`s.
     private(set) var times: [Timestamp] = []
 
-    private var random = TestRandom(seed: 0x00DE_B10C)
+    private var random = SplitMix64(seed: 0x00DE_B10C)
     /// Milliseconds since the epoch: starts 2026-11-02T08:00:00Z.
     private var clock: Int64 = 1_793_606_400_000
     private var lastEventId: [String: String] = [:]
 
-    struct Migration {
-        var name: String
-        var version: String
-        var type: String
-        var sql: String
-        var rollbackSql: String
-        var dependencies: [String]
-        var transactional: Bool
-    }
-
-    static let migrations = [
-        Migration(
-            name: "create_initial_schema", version: "1.0.0", type: "schema",
-            sql: """
-                CREATE TABLE IF NOT EXISTS cameras (
-                    id SERIAL PRIMARY KEY,
-                    camera_name VARCHAR(100) NOT NULL,
-                    location VARCHAR(255),
-                    status VARCHAR(20) DEFAULT 'active',
-                    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-                );
-                """, rollbackSql: "DROP TABLE IF EXISTS cameras;", dependencies: [], transactional: true),
-        Migration(
-            name: "add_camera_metadata", version: "1.1.0", type: "schema",
-            sql: "ALTER TABLE cameras ADD COLUMN IF NOT EXISTS metadata JSONB DEFAULT '{}'::jsonb;",
-            rollbackSql: "ALTER TABLE cameras DROP COLUMN IF EXISTS metadata;", dependencies: ["create_initial_schema"],
-            transactional: true),
-        Migration(
-            name: "create_counting_results_table", version: "1.2.0", type: "schema",
-            sql: """
-                CREATE TABLE IF NOT EXISTS counting_results (
-                    id SERIAL PRIMARY KEY,
-                    camera_id INTEGER REFERENCES cameras(id),
-                    count_type VARCHAR(50) NOT NULL,
-                    count_value INTEGER NOT NULL,
-                    confidence_score DECIMAL(5,4),
-                    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-                );
-                """, rollbackSql: "DROP TABLE IF EXISTS counting_results;", dependencies: ["create_initial_schema"],
-            transactional: true),
-        Migration(
-            name: "add_performance_indexes", version: "1.3.0", type: "index",
-            sql: """
-                CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_counting_results_camera_time
-                  ON counting_results(camera_id, created_at DESC);
-                """, rollbackSql: "DROP INDEX IF EXISTS idx_counting_results_camera_time;",
-            dependencies: ["create_counting_results_table"], transactional: false),
-    ]
+    /// The seed's four migrations (the same as the sample history's).
+    static let migrations = SampleMigrations.seed
 
     static let environments:
         [(
@@ -111,7 +65,7 @@ struct CameraHistory {
                     "migrations-\(env.name)", "MigrationRegistered",
                     [
                         "environment": .string(env.name), "name": .string(m.name), "version": .string(m.version),
-                        "migrationType": .string(m.type), "sql": .string(m.sql), "rollbackSql": .string(m.rollbackSql),
+                        "migrationType": .string(m.type), "sql": .string(m.sql), "rollbackSql": .string(m.rollbackSql ?? ""),
                         "dependencies": .array(m.dependencies.map { .string($0) }), "checksum": .string(hex(32)),
                         "transactional": .bool(m.transactional),
                     ], actor: "dba@camera-team")
@@ -166,7 +120,7 @@ struct CameraHistory {
     }
 
     private mutating func pipeline(
-        env: String, version: String, migration: Migration?, blueGreen: Bool, failing: Bool, toGreen: Bool,
+        env: String, version: String, migration: SampleMigration?, blueGreen: Bool, failing: Bool, toGreen: Bool,
         skipValidate: Bool = false
     ) {
         let id = uuid()
@@ -295,7 +249,7 @@ struct CameraHistory {
     }
 
     private mutating func failAndRollBack(
-        pipeline id: String, env: String, version: String, migration: Migration?, stageOrder: Int, actor: String,
+        pipeline id: String, env: String, version: String, migration: SampleMigration?, stageOrder: Int, actor: String,
         targetPosition: Int64
     ) {
         let stream = "pipeline-\(id)"
@@ -387,15 +341,3 @@ struct CameraHistory {
     }
 }
 
-/// A small deterministic random number generator (SplitMix64).
-struct TestRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -224,18 +224,6 @@ final class CanonicalJSONTests: XCTestCase {
 
 // MARK: - Random JSON
 
-/// A seeded generator (SplitMix64), so every run sees the same values.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random JSON values, and a messy but valid text for each: random whitespace, members in
 /// random order, random escapes, non-canonical number spellings.
