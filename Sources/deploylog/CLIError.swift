@@ -30,5 +30,15 @@ struct CLIError: Error, CustomStringConvertible {
         self.init(code, error.message)
     }
 
+    /// Any error from below, as the CLI reports it: its own errors as they are, store errors
+    /// with their exit status, anything else as internal.
+    init(wrapping error: any Error) {
+        switch error {
+        case let e as CLIError: self = e
+        case let e as StoreError: self.init(e)
+        default: self.init(.internalError, "\(error)")
+        }
+    }
+
     var description: String { message }
 }

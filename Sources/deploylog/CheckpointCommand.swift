@@ -35,12 +35,8 @@ struct CheckpointCommand: ParsableCommand {
             } else {
                 checkpoint = head
             }
-        } catch let e as CLIError {
-            throw e
-        } catch let e as StoreError {
-            throw CLIError(e)
         } catch {
-            throw CLIError(.internalError, "\(error)")
+            throw CLIError(wrapping: error)
         }
         StandardOutput.shared.write(CheckpointFile.json(checkpoint) + "\n")
     }

@@ -36,12 +36,8 @@ struct ShowCommand: ParsableCommand {
                 throw CLIError.notFound("no event at position \(position) (the head is \(head.position))")
             }
             event = try store.event(at: position)
-        } catch let e as CLIError {
-            throw e
-        } catch let e as StoreError {
-            throw CLIError(e)
         } catch {
-            throw CLIError(.internalError, "\(error)")
+            throw CLIError(wrapping: error)
         }
         let object = JSONValue.object(event.envelopeObject(includeHash: true))
         switch format {
