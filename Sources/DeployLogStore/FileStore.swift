@@ -245,8 +245,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
             // Decode the window's events (on both cores when there are many), deliver in order.
             let events = try FileStore.decodeWindow(
                 window, windowStart: start, wanted: wanted[i..<j], dictionaries: dicts, path: paths[seg], decoders: &decoders)
-            for (k, var event) in events.enumerated() where filter.matches(event) {
-                event.hash = wanted[i + k].2.bytes
+            for event in events where filter.matches(event) {
                 if try !body(event) { return event.position }
             }
             i = j
@@ -271,12 +270,13 @@ public final class FileStore: EventStore, @unchecked Sendable {
             out.reserveCapacity(range.count)
             return window.withUnsafeBytes { w in
                 for k in range {
-                    let (p, loc, _, _) = items[k]
+                    let (p, loc, digest, _) = items[k]
                     do {
-                        out.append(
-                            try decodeEventRecord(
-                                w, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,
-                                scratch: &d.raw, packed: &d.packed, where: path))
+                        var e = try decodeEventRecord(
+                            w, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,
+                            scratch: &d.raw, packed: &d.packed, where: path)
+                        e.hash = digest.bytes
+                        out.append(e)
                     } catch let e as StoreError {
                         return .failure(e)
                     } catch {
