@@ -40,6 +40,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
     let lockFD: Int32
     let committer: GroupCommitter
     let headWriter = HeadWriter()
+    let lease = WriterLease()
 
     struct Segment {
         var base: Int64
@@ -141,6 +142,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
     deinit {
         if let (position, hash) = headWriter.pending { noteHead(position: position, hash: hash, force: true) }
         if headWriter.fd >= 0 { Sys.close(headWriter.fd) }
+        lease.release(lockFD)
         for s in state.segments where s.readFD >= 0 { Sys.close(s.readFD) }
         if state.writeFD >= 0 { Sys.close(state.writeFD) }
         Sys.close(lockFD)

@@ -18,14 +18,15 @@ final class GroupCommitter: @unchecked Sendable {
     private let lock = NSCondition()
     private var queue: [Request] = []
     private var leaderActive = false
-    /// Requests in the last group, and whether the leader is waiting for that many.
-    private var lastGroupSize = 0
+    /// How many requests a leader waits for, whether it is waiting, and groups written.
+    private var target = 1
     private var gathering = false
+    private var groups: UInt64 = 0
 
     func submit(_ request: Request, maxEvents: Int, process: ([Request]) -> Void) -> Result<AppendResult, StoreError> {
         lock.lock()
         queue.append(request)
-        if gathering && queue.count >= lastGroupSize { lock.signal() }
+        if gathering && queue.count >= target { lock.signal() }
         if leaderActive {
             lock.unlock()
             request.wake.wait()
@@ -38,14 +39,23 @@ final class GroupCommitter: @unchecked Sendable {
         } else {
             leaderActive = true
         }
-        // The threads of the last group need a moment to come back with their next request:
-        // when it had company, wait briefly (at most 400 µs, like PostgreSQL's commit_delay)
-        // for as many, so that one sync serves them all.
-        if lastGroupSize > 1 && queue.count < lastGroupSize {
+        // The appenders of the last group need a moment to come back with their next request:
+        // when appends overlap, wait briefly (at most 400 µs, like PostgreSQL's commit_delay)
+        // until as many are queued as the group size that worked, so one sync serves them all.
+        // The size adapts: it drops to what came when the wait times out, and now and then
+        // tries one more.
+        if target > 1 && queue.count < target {
             gathering = true
             let deadline = Date(timeIntervalSinceNow: 0.000_4)
-            while queue.count < lastGroupSize, lock.wait(until: deadline) {}
+            while queue.count < target, lock.wait(until: deadline) {}
             gathering = false
+            if queue.count < target { target = max(1, queue.count) }
+        }
+        groups &+= 1
+        if queue.count > target {
+            target = queue.count
+        } else if groups % 16 == 0 && queue.count > 1 {
+            target = queue.count + 1  // a lone appender never waits
         }
         // Lead: take what is queued (this request is among it), write it, wake those served.
         var batch = [Request]()
@@ -55,7 +65,6 @@ final class GroupCommitter: @unchecked Sendable {
             count += r.events.count
             batch.append(r)
         }
-        lastGroupSize = batch.count
         lock.unlock()
         process(batch)
         lock.lock()
