@@ -158,3 +158,36 @@ final class CrashRecoveryTests: XCTestCase {
         }
     }
 }
+
+/// The writer lock is kept between close commits and given up once appends stop.
+final class WriterLeaseTests: XCTestCase {
+    private func lockIsFree(_ path: String) -> Bool {
+        let fd = open(path + "/LOCK", O_RDWR)
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+        flock(fd, LOCK_UN)
+        return true
+    }
+
+    func testTheLockIsHeldRightAfterAnAppendAndFreedWhenIdle() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/s"
+            let store = try FileStore.create(at: path)
+            XCTAssertTrue(lockIsFree(path))
+            try store.append([ChildWriter.event(writer: 1, index: 0)])
+            XCTAssertFalse(lockIsFree(path), "kept for the next commit")
+            var freed = false
+            for _ in 0..<100 where !freed {
+                Thread.sleep(forTimeInterval: 0.01)
+                freed = lockIsFree(path)
+            }
+            XCTAssertTrue(freed, "still locked a second after the last append")
+            // Another writer can now append, and this store sees it and goes on.
+            let other = try FileStore.open(at: path)
+            try other.append([ChildWriter.event(writer: 2, index: 0)])
+            withExtendedLifetime(other) {}
+            try store.append([ChildWriter.event(writer: 1, index: 1)])
+            XCTAssertEqual(try store.readAll().map(\.position), [1, 2, 3])
+        }
+    }
+}
