@@ -51,12 +51,12 @@ extension FileStore {
         time("crc32c") {
             var x: UInt32 = 0
             for c in compressed { x ^= CRC32C.checksum(c) }
-            if x == 42 { print("") }
+            consume(x)
         }
         time("sha256_chain") {
             var chain = ChainHash.genesis
             for c in canonical { chain = ChainHash.next(previous: chain, canonical: c) }
-            if chain.value[0] == 1 && chain.value[1] == 2 && chain.value[2] == 3 { print("") }
+            consume(chain)
         }
         let decompressor = LZ4Decompressor(dictionaries: [DefaultDictionary.v1])
         time("lz4_decompress") {
@@ -78,3 +78,7 @@ extension FileStore {
         return out
     }
 }
+
+/// Keeps a measured result alive, so the optimiser cannot drop the work that made it.
+@inline(never)
+private func consume<T>(_ value: T) { withExtendedLifetime(value) {} }
