@@ -1,0 +1,155 @@
+// MARK: - Shared helpers
+
+struct _PendingHeader {
+    var count: Int
+    var capacity: Int
+}
+
+/// A stack of values for the containers being parsed. Values are pushed in place and a run of
+/// them is popped by moving it (no retain/release) into an exactly sized array.
+final class _PendingValues<Element>: ManagedBuffer<_PendingHeader, Element> {
+    static func make(capacity: Int) -> _PendingValues<Element> {
+        let buffer = create(minimumCapacity: capacity) { _ in _PendingHeader(count: 0, capacity: capacity) }
+        return unsafeDowncast(buffer, to: _PendingValues<Element>.self)
+    }
+
+    deinit {
+        _ = withUnsafeMutablePointers { header, elements in elements.deinitialize(count: header.pointee.count) }
+    }
+
+    // The header is read through its pointer: the `header` property is a class `var`, whose
+    // every access costs a dynamic exclusivity check.
+    @inline(__always) var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+    @inline(__always) var isFull: Bool {
+        withUnsafeMutablePointerToHeader { $0.pointee.count == $0.pointee.capacity }
+    }
+
+    /// A buffer of twice the capacity holding the values (moved out of this one).
+    func grown() -> _PendingValues<Element> {
+        let bigger = _PendingValues<Element>.make(capacity: withUnsafeMutablePointerToHeader { $0.pointee.capacity } * 2)
+        withUnsafeMutablePointers { header, elements in
+            bigger.withUnsafeMutablePointers { newHeader, newElements in
+                newElements.moveInitialize(from: elements, count: header.pointee.count)
+                newHeader.pointee.count = header.pointee.count
+            }
+            header.pointee.count = 0
+        }
+        return bigger
+    }
+
+    /// Pushes `value`; the caller has checked `isFull`.
+    @inline(__always)
+    func push(_ value: Element) {
+        withUnsafeMutablePointers { header, elements in
+            (elements + header.pointee.count).initialize(to: value)
+            header.pointee.count += 1
+        }
+    }
+
+    /// Moves the values from `base` on into a new array.
+    @inline(__always)
+    func pop(from base: Int) -> [Element] {
+        withUnsafeMutablePointers { header, elements in
+            let n = header.pointee.count - base
+            header.pointee.count = base
+            return [Element](unsafeUninitializedCapacity: n) { out, count in
+                out.baseAddress!.moveInitialize(from: elements + base, count: n)
+                count = n
+            }
+        }
+    }
+}
+
+extension JSONObject {
+    /// Sorts `members` in canonical key order; returns a key that appears more than once, if any.
+    /// Input that is already sorted (canonical JSON) costs one pass of comparisons.
+    package static func sortCanonically(_ members: inout [Member]) -> String? {
+        let n = members.count
+        if n < 2 { return nil }
+        var sorted = true
+        for k in 1..<n {
+            let c = _compareUTF8(members[k - 1].key, members[k].key)
+            if c == 0 { return members[k].key }
+            if c > 0 {
+                sorted = false
+                break
+            }
+        }
+        if sorted { return nil }
+        members.sort { _compareUTF8($0.key, $1.key) < 0 }
+        for k in 1..<n where _compareUTF8(members[k - 1].key, members[k].key) == 0 {
+            return members[k].key
+        }
+        return nil
+    }
+}
+
+/// Three-way comparison of the UTF-8 bytes of two strings.
+@inline(__always)
+package func _compareUTF8(_ a: String, _ b: String) -> Int {
+    let r = a.utf8.withContiguousStorageIfAvailable { pa in
+        b.utf8.withContiguousStorageIfAvailable { pb -> Int in
+            let n = min(pa.count, pb.count)
+            for k in 0..<n {
+                let x = pa[k]
+                let y = pb[k]
+                if x != y { return x < y ? -1 : 1 }
+            }
+            return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
+        }
+    }
+    if let r, let r { return r }
+    if a.utf8.elementsEqual(b.utf8) { return 0 }
+    return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
+}
+
+/// Byte equality (String's `==` compares by canonical equivalence, JSON keys by code points).
+@inline(__always)
+package func _utf8Equal(_ a: String, _ b: String) -> Bool {
+    a.utf8.count == b.utf8.count && _compareUTF8(a, b) == 0
+}
+
+/// A key or string quoted for an error message, as canonical JSON writes it.
+package func _quoted(_ s: String) -> String {
+    var w = CanonicalJSONWriter(reservingCapacity: s.utf8.count + 2)
+    w.writeString(s)
+    return String(decoding: w.bytes, as: UTF8.self)
+}
+
+let hexDigits: [Character] = Array("0123456789ABCDEF")
+
+func hex2(_ b: UInt8) -> String {
+    String([hexDigits[Int(b >> 4)], hexDigits[Int(b & 0xF)]])
+}
+
+func hex4Text(_ u: UInt16) -> String {
+    hex2(UInt8(u >> 8)) + hex2(UInt8(u & 0xFF))
+}
+
+/// Word-at-a-time byte tests on eight bytes loaded little-endian (see "Bit Twiddling Hacks":
+/// determine if a word has a byte less than n / equal to n). Each mask has the high bit set in
+/// flagged bytes; a flag above the lowest one may be spurious (a borrow), but the lowest flag
+/// is always exact, so `mask.trailingZeroBitCount / 8` is the offset of the first such byte.
+package enum _SWAR {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Bytes equal to `b`.
+    @inline(__always)
+    static func equalMask(_ x: UInt64, _ b: UInt8) -> UInt64 {
+        let y = x ^ (ones &* UInt64(b))
+        return (y &- ones) & ~y & highBits
+    }
+
+    /// Bytes that must be escaped in a JSON string: '"', '\\', and below 0x20.
+    @inline(__always)
+    static func escapeMask(_ x: UInt64) -> UInt64 {
+        ((x &- ones &* 0x20) & ~x & highBits) | equalMask(x, 0x22) | equalMask(x, 0x5C)
+    }
+
+    /// `escapeMask` plus bytes of multi-byte UTF-8 sequences (0x80 and above).
+    @inline(__always)
+    static func stringSpecialMask(_ x: UInt64) -> UInt64 {
+        escapeMask(x) | (x & highBits)
+    }
+}
