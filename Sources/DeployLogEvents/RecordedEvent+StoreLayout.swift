@@ -4,7 +4,7 @@ extension RecordedEvent {
     /// "recordedAt":"…","schemaVersion":N,"stream":"…","streamVersion":N,"type":"…"}` — reading
     /// the ids, times and numbers straight from the bytes. Returns nil for any other layout (the
     /// general decoder then decides), so it never accepts what that decoder would refuse.
-    static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer) -> RecordedEvent? {
+    static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> RecordedEvent? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
         var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
         do {
@@ -21,10 +21,10 @@ extension RecordedEvent {
                 let recordedAt = Timestamp(iso8601Bytes: recordedBytes),
                 st.take(",\"schemaVersion\":"), let schemaVersion = st.integer(), schemaVersion <= Int64(Int32.max),
                 st.take(",\"stream\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
-                case let stream = try st.parseString(),
+                case let stream = try st.parseString(reusing: &cache.stream),
                 st.take(",\"streamVersion\":"), let streamVersion = st.integer(),
                 st.take(",\"type\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
-                case let type = try st.parseString(),
+                case let type = try st.parseString(reusing: &cache.type),
                 st.take("}"), st.i == st.end
             else { return nil }
             return RecordedEvent(
@@ -37,7 +37,33 @@ extension RecordedEvent {
     }
 }
 
+extension RecordedEvent {
+    /// The stream and type of the last event decoded: consecutive events often share them,
+    /// and reusing the string saves an allocation per event.
+    public struct DecodeCache: Sendable {
+        var stream = ""
+        var type = ""
+        public init() {}
+    }
+}
+
 extension _JSONParserState {
+    /// Parses the string at `p[i]`, returning `cached` itself when the bytes are the same (no
+    /// escapes), else the new string, which becomes the cached one.
+    mutating func parseString(reusing cached: inout String) throws(JSONParseError) -> String {
+        let start = i + 1
+        var j = start
+        while j < end, p[j] != UInt8(ascii: "\""), p[j] != UInt8(ascii: "\\") { j += 1 }
+        if j < end, p[j] == UInt8(ascii: "\""), cached.utf8.count == j - start,
+            cached.utf8.elementsEqual(UnsafeBufferPointer(start: p + start, count: j - start))
+        {
+            i = j + 1
+            return cached
+        }
+        cached = try parseString()
+        return cached
+    }
+
     /// Consumes `literal` if the input continues with it.
     mutating func take(_ literal: StaticString) -> Bool {
         guard matches(literal) else { return false }

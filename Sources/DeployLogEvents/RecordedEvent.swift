@@ -98,8 +98,14 @@ public struct RecordedEvent: Sendable, Hashable {
 
     /// Decodes the canonical bytes written by `canonicalBytes()`.
     public static func decode(canonical bytes: UnsafeRawBufferPointer) throws(EventDecodingError) -> RecordedEvent {
+        var cache = DecodeCache()
+        return try decode(canonical: bytes, cache: &cache)
+    }
+
+    /// As `decode(canonical:)`, reusing the stream and type strings of the previous event.
+    public static func decode(canonical bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) throws(EventDecodingError) -> RecordedEvent {
         // The store's own events (no extra fields) take a direct path; anything else the general one.
-        if let e = decodeStoreLayout(bytes) { return e }
+        if let e = decodeStoreLayout(bytes, cache: &cache) { return e }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch { throw EventDecodingError("not valid JSON: \(error)") }
         return try decode(envelope: value)

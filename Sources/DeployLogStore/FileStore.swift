@@ -259,6 +259,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
     struct RecordDecoder {
         var raw = [UInt8]()
         var packed = [UInt8]()
+        var cache = RecordedEvent.DecodeCache()
     }
 
     /// Decodes the wanted records of one window, in order; large windows on several threads.
@@ -276,7 +277,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
                     do {
                         var e = try decodeEventRecord(
                             w, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,
-                            scratch: &d.raw, packed: &d.packed, where: path)
+                            scratch: &d.raw, packed: &d.packed, cache: &d.cache, where: path)
                         e.hash = digest.bytes
                         out.append(e)
                     } catch let e as StoreError {
@@ -318,7 +319,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
     /// decompression and JSON.
     static func decodeEventRecord(
         _ buf: UnsafeRawBufferPointer, at offset: Int, expectedPosition: Int64, dictionaries: LZ4Decompressor,
-        scratch: inout [UInt8], packed: inout [UInt8], where path: String
+        scratch: inout [UInt8], packed: inout [UInt8], cache: inout RecordedEvent.DecodeCache, where path: String
     ) throws(StoreError) -> RecordedEvent {
         switch SegmentFormat.parseRecord(buf, at: offset) {
         case .failure(let f):
@@ -337,7 +338,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
             let e: RecordedEvent
             do {
                 e = try scratch.withUnsafeBytes { (s) throws(EventDecodingError) -> RecordedEvent in
-                    try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: s[0..<n]))
+                    try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: s[0..<n]), cache: &cache)
                 }
             } catch {
                 throw StoreError(.corruption, "position \(expectedPosition): \(error)", position: expectedPosition)
