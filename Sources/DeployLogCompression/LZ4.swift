@@ -71,9 +71,6 @@ public final class LZ4Compressor {
         window.deallocate()
     }
 
-    /// The largest compressed size of `n` input bytes.
-    public static func bound(_ n: Int) -> Int { Int(LZ4_compressBound(Int32(n))) }
-
     /// Compresses `source` and appends the compressed bytes to `output`; returns their count.
     @discardableResult
     public func compress(_ source: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Int {
@@ -115,8 +112,6 @@ public struct LZ4Decompressor: Sendable {
         for x in dictionaries { d[x.id] = x }
         self.dictionaries = d
     }
-
-    public func knows(dictionaryId: UInt32) -> Bool { dictionaryId == 0 || dictionaries[dictionaryId] != nil }
 
     /// Decompresses `source` (exactly `uncompressedSize` bytes long once decompressed) into
     /// `output`, replacing its contents.

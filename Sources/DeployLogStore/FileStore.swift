@@ -197,10 +197,10 @@ public final class FileStore: EventStore, @unchecked Sendable {
         stateLock.lock()
         let positions = state.index.positions(from: position, filter: filter, limit: limit)
         let examined = limit.map { positions.count >= $0 } ?? false ? positions.last! : max(state.index.head, position - 1)
-        var wanted = [(Int64, LogIndex.Location, Digest, Int64)]()
+        var wanted = [(Int64, LogIndex.Location, Digest)]()
         wanted.reserveCapacity(positions.count)
         for p in positions {
-            wanted.append((p, state.index.location(of: p), state.index.hash(at: p), 0))
+            wanted.append((p, state.index.location(of: p), state.index.hash(at: p)))
         }
         var fds = [Int32]()
         var ends = [Int64]()
@@ -247,7 +247,8 @@ public final class FileStore: EventStore, @unchecked Sendable {
             // Decode the window's events (on both cores when there are many), deliver in order.
             let events = try FileStore.decodeWindow(
                 window, windowStart: start, wanted: wanted[i..<j], dictionaries: dicts, path: paths[seg], decoders: &decoders)
-            for event in events where filter.matches(event) {
+            // The index chose these positions by the filter already.
+            for event in events {
                 if try !body(event) { return event.position }
             }
             i = j
@@ -264,7 +265,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
 
     /// Decodes the wanted records of one window, in order; large windows on several threads.
     static func decodeWindow(
-        _ window: [UInt8], windowStart: Int64, wanted: ArraySlice<(Int64, LogIndex.Location, Digest, Int64)>,
+        _ window: [UInt8], windowStart: Int64, wanted: ArraySlice<(Int64, LogIndex.Location, Digest)>,
         dictionaries: LZ4Decompressor, path: String, decoders: inout [RecordDecoder]
     ) throws(StoreError) -> [RecordedEvent] {
         let items = Array(wanted)
@@ -273,7 +274,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
             out.reserveCapacity(range.count)
             return window.withUnsafeBytes { w in
                 for k in range {
-                    let (p, loc, digest, _) = items[k]
+                    let (p, loc, digest) = items[k]
                     do {
                         var e = try decodeEventRecord(
                             w, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,

@@ -178,6 +178,8 @@ public struct StoreConformance {
         XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "pipeline-1", types: ["StageCompleted"]), limit: 2).map(\.position), [4, 10])
         XCTAssertEqual(try store.readAll(filter: EventFilter(types: ["Nope"])).count, 0)
         XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "nope")).count, 0)
+        XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "pipeline-1", categories: ["environment"])).count, 0)
+        XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "pipeline-1", categories: ["pipeline"])).count, 10)
     }
 
     /// History first, then live events, each once and in order; a new subscription resumes

@@ -68,10 +68,9 @@ struct LogIndex {
         return hashes.withUnsafeBytes { Digest(UnsafeRawBufferPointer(rebasing: $0[i..<(i + 32)])) }
     }
 
-    func stream(at position: Int64) -> String { streams.names[Int(streamOf[Int(position - 1)])] }
 
-    /// Positions at or after `from` that may match `filter` (time and type and stream checked
-    /// here; the caller re-checks nothing), at most `limit`.
+    /// The positions at or after `from` that match `filter` (every condition is decided here,
+    /// from the index), at most `limit`.
     func positions(from: Int64, filter: EventFilter, limit: Int?) -> [Int64] {
         let start = max(from, 1)
         guard start <= head else { return [] }
@@ -79,6 +78,7 @@ struct LogIndex {
         var out = [Int64]()
         if let stream = filter.stream {
             guard let sid = streams.ids[stream] else { return [] }
+            if let cats = filter.categories, !cats.contains(ProposedEvent.category(of: stream)) { return [] }
             for p in streamPositions[Int(sid)] where p >= start {
                 if matches(p, filter) { out.append(p) }
                 if out.count >= cap { break }
