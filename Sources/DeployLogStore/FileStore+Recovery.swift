@@ -36,9 +36,16 @@ extension FileStore {
             do { size = try Sys.fileSize(fd, path: seg.path) } catch { throw StoreError(.io, "\(error)") }
             if size > seg.committedEnd {
                 let count = Int(size - seg.committedEnd)
+                // A read error must stop here: read as "no bytes", it would look like a torn tail
+                // and a repairing open would cut the segment.
+                var readError: (any Error)?
                 let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
-                    n = (try? Sys.pread(fd, buf.baseAddress!, count, seg.committedEnd, path: seg.path)) ?? 0
+                    do { n = try Sys.pread(fd, buf.baseAddress!, count, seg.committedEnd, path: seg.path) } catch {
+                        readError = error
+                        n = 0
+                    }
                 }
+                if let readError { throw StoreError(.io, "cannot read \(seg.path): \(readError)") }
                 let outcome = bytes.withUnsafeBytes { scan($0, baseOffset: seg.committedEnd, segmentIndex: si) }
                 if outcome.committedThrough > 0 { grew = true }
                 state.segments[si].committedEnd = seg.committedEnd + Int64(outcome.committedThrough)
@@ -186,10 +193,21 @@ extension FileStore {
                 "\(seg.path) offset \(seg.committedEnd): \(problem ?? "uncommitted records"), but positions \(state.index.head + 1)...\(acknowledged.position) were acknowledged; run `deploylog verify`",
                 position: state.index.head + 1)
         }
+        if seg.committedEnd < Int64(SegmentFormat.headerSize) {
+            // Only a header that was never completely written is a torn write; a whole header
+            // that does not check, or the first segment's (written before the store existed),
+            // is damage, and cutting it would lose the segment.
+            let size = (try? Sys.fileSize(state.segments[si].readFD, path: seg.path)) ?? 0
+            if seg.base == 1 || size >= Int64(SegmentFormat.headerSize) {
+                throw StoreError(
+                    .corruption, "\(seg.path): \(problem ?? "bad segment header"); run `deploylog verify`",
+                    position: state.index.head + 1)
+            }
+        }
         do {
             let fd = try Sys.open(seg.path, O_RDWR)
             defer { Sys.close(fd) }
-            if seg.committedEnd < Int64(SegmentFormat.headerSize) && seg.base > 1 {
+            if seg.committedEnd < Int64(SegmentFormat.headerSize) {
                 // A segment whose header never made it: it holds nothing; start it again.
                 try Sys.ftruncate(fd, 0, path: seg.path)
                 state.segments[si].committedEnd = 0

@@ -81,4 +81,20 @@ final class CorruptionTests: XCTestCase {
             XCTAssertFalse(try FileStore.verify(at: path, checkpoint: checkpoint).ok)
         }
     }
+
+    /// A damaged segment header is never taken for a torn write: the store refuses to open and
+    /// leaves the file as it was, even when nothing was acknowledged yet.
+    func testADamagedHeaderIsNotCutAway() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/s"
+            _ = try FileStore.create(at: path)
+            let url = URL(fileURLWithPath: path + "/segments/00000000000000000001.seg")
+            var data = try Data(contentsOf: url)
+            data[9] ^= 0x01
+            try data.write(to: url)
+            XCTAssertThrowsError(try FileStore.open(at: path)) { e in XCTAssertEqual((e as? StoreError)?.code, .corruption) }
+            XCTAssertEqual(try Data(contentsOf: url), data)
+            XCTAssertEqual(try FileStore.verify(at: path).problem?.position, 1)
+        }
+    }
 }
