@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "deploylog-bench", targets: ["deploylog-bench"]),
         .library(name: "DeployLogEvents", targets: ["DeployLogEvents"]),
         .library(name: "DeployLogStore", targets: ["DeployLogStore"]),
+        .library(name: "DeployLogProjections", targets: ["DeployLogProjections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,18 +41,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
+        // The projectors: pure folds of the log into the seed's read models, point-in-time state.
+        .target(
+            name: "DeployLogProjections",
+            dependencies: ["DeployLogEvents", "DeployLogStore", "CDeployLogCRC"],
+            swiftSettings: upcoming),
         // The command-line tool.
         .executableTarget(
             name: "deploylog",
             dependencies: [
-                "DeployLogEvents", "DeployLogStore",
+                "DeployLogEvents", "DeployLogStore", "DeployLogProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
         .executableTarget(
             name: "deploylog-bench",
-            dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogCompression"],
+            dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogCompression", "DeployLogProjections"],
             swiftSettings: upcoming),
 
         // Shared test support: the store conformance suite every backend runs.
@@ -66,6 +72,10 @@ let package = Package(
             name: "DeployLogStoreTests",
             dependencies: ["DeployLogStore", "DeployLogEvents", "DeployLogTestSupport"],
             exclude: ["Golden"],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogProjectionsTests",
+            dependencies: ["DeployLogProjections", "DeployLogEvents", "DeployLogStore", "DeployLogTestSupport"],
             swiftSettings: upcoming),
         .testTarget(
             name: "DeployLogCLITests",

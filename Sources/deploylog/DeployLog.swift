@@ -25,7 +25,7 @@ struct DeployLog: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, AppendCommand.self, LogCommand.self, ShowCommand.self, VerifyCommand.self,
-            CheckpointCommand.self,
+            CheckpointCommand.self, StateCommand.self, DiffCommand.self, MetricsCommand.self, HealthCommand.self,
         ])
 
     @OptionGroup var storeOptions: StoreOptions

@@ -1,0 +1,67 @@
+public import DeployLogEvents
+public import DeployLogStore
+
+/// Every projector, folded together in one pass over the log.
+public struct Projections: Sendable, Equatable {
+    public var pipelines = PipelinesProjector()
+    public var migrations = MigrationsProjector()
+    public var rollbacks = RollbacksProjector()
+    public var blueGreen = BlueGreenProjector()
+    public var environments = EnvironmentsProjector()
+    public var metrics = MetricsProjector()
+    public var state = StateProjector()
+
+    /// Name and version of each projector, in the order of `tables`.
+    public static let projectors: [(name: String, version: Int)] = [
+        (PipelinesProjector.name, PipelinesProjector.version), (MigrationsProjector.name, MigrationsProjector.version),
+        (RollbacksProjector.name, RollbacksProjector.version), (BlueGreenProjector.name, BlueGreenProjector.version),
+        (EnvironmentsProjector.name, EnvironmentsProjector.version), (MetricsProjector.name, MetricsProjector.version),
+        (StateProjector.name, StateProjector.version),
+    ]
+
+    public init() {}
+
+    public mutating func apply(_ event: RecordedEvent) { apply(ProjectedEvent(event)) }
+
+    public mutating func apply(_ e: ProjectedEvent) {
+        pipelines.apply(e)
+        migrations.apply(e)
+        rollbacks.apply(e)
+        blueGreen.apply(e)
+        environments.apply(e)
+        metrics.apply(e)
+        state.apply(e)
+    }
+
+    /// Every table of every read model (the seed's tables and views, then the state summary).
+    public var tables: [Table] {
+        pipelines.tables + migrations.tables + rollbacks.tables + blueGreen.tables + environments.tables
+            + metrics.tables
+    }
+
+    /// Folds the log from its first event up to `position` (inclusive; nil: the head).
+    public static func fold(_ store: any EventStore, upTo position: Int64? = nil) throws -> Projections {
+        var p = Projections()
+        let head = try store.head().position
+        let last = min(position ?? head, head)
+        guard last > 0 else { return p }
+        try store.read(from: 1, filter: EventFilter(), limit: Int(last)) { e in
+            p.apply(e)
+            return true
+        }
+        return p
+    }
+
+    /// Folds one projector over the log up to `position`.
+    public static func fold<P: Projector>(_ type: P.Type, _ store: any EventStore, upTo position: Int64? = nil) throws -> P {
+        var p = P()
+        let head = try store.head().position
+        let last = min(position ?? head, head)
+        guard last > 0 else { return p }
+        try store.read(from: 1, filter: EventFilter(), limit: Int(last)) { e in
+            p.apply(ProjectedEvent(e))
+            return true
+        }
+        return p
+    }
+}
