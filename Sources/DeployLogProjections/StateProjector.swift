@@ -29,8 +29,8 @@ public struct StateProjector: Projector {
         /// The data of its last EnvironmentConfigured (nil when only migrations or pipelines name it).
         public var configuration: JSONObject?
         public var isActive: Bool = true
-        /// Applied migrations, in order of application.
-        public var applied: [AppliedMigration] = []
+        /// Applied migrations by name (`appliedInOrder` lists them in order of application).
+        public var applied: [String: AppliedMigration] = [:]
         /// The version of every registered migration not applied now (an applied one carries its
         /// own), so that a later MigrationApplied can name its version.
         public var registeredVersions: [String: String] = [:]
@@ -45,8 +45,8 @@ public struct StateProjector: Projector {
             runningPipelines.isEmpty && runningMigrations.isEmpty && runningRollbacks.isEmpty
         }
 
-        /// The index of `name` in `applied` (searched from the end: recent ones move most).
-        func appliedIndex(_ name: String) -> Int? { applied.lastIndex { $0.name == name } }
+        /// Applied migrations in order of application (by the position of their MigrationApplied).
+        public var appliedInOrder: [AppliedMigration] { applied.values.sorted { $0.position < $1.position } }
     }
 
     public struct BlueGreen: Sendable, Equatable {
@@ -89,7 +89,7 @@ public struct StateProjector: Projector {
             guard let env = d.string("environment"), let name = d.string("name") else { return }
             let version = d.string("version") ?? ""
             update(env) {
-                if let i = $0.appliedIndex(name) { $0.applied[i].version = version } else { $0.registeredVersions[name] = version }
+                if $0.applied[name] != nil { $0.applied[name]!.version = version } else { $0.registeredVersions[name] = version }
             }
         case .migrationStarted:
             guard let env = d.string("environment"), let name = d.string("name") else { return }
@@ -98,9 +98,8 @@ public struct StateProjector: Projector {
             guard let env = d.string("environment"), let name = d.string("name") else { return }
             update(env) {
                 $0.runningMigrations.removeAll { $0 == name }
-                if let i = $0.appliedIndex(name) { $0.applied.remove(at: i) }
-                let version = $0.registeredVersions.removeValue(forKey: name) ?? ""
-                $0.applied.append(AppliedMigration(name: name, version: version, appliedAt: e.occurredAt, position: e.position))
+                let version = $0.registeredVersions.removeValue(forKey: name) ?? $0.applied[name]?.version ?? ""
+                $0.applied[name] = AppliedMigration(name: name, version: version, appliedAt: e.occurredAt, position: e.position)
             }
         case .migrationFailed:
             guard let env = d.string("environment"), let name = d.string("name") else { return }
@@ -109,7 +108,7 @@ public struct StateProjector: Projector {
             guard let env = d.string("environment"), let name = d.string("name") else { return }
             update(env) {
                 $0.runningMigrations.removeAll { $0 == name }
-                if let i = $0.appliedIndex(name) { $0.registeredVersions[name] = $0.applied.remove(at: i).version }
+                if let m = $0.applied.removeValue(forKey: name) { $0.registeredVersions[name] = m.version }
             }
         case .pipelineStarted:
             guard let id = d.string("pipelineId"), let env = d.string("environment") else { return }
@@ -181,7 +180,7 @@ public struct StateProjector: Projector {
             o["configuration"] = e.configuration.map { .object($0) } ?? .null
             o["isActive"] = .bool(e.isActive)
             o["appliedMigrations"] = .array(
-                e.applied.map { m in
+                e.appliedInOrder.map { m in
                     .object(
                         JSONObject([
                             ("name", .string(m.name)), ("version", .string(m.version)), ("appliedAt", .time(m.appliedAt)),
@@ -224,7 +223,7 @@ public struct StateProjector: Projector {
         let envs = environments.keys.sorted().map { name -> [JSONValue] in
             let e = environments[name]!
             return [
-                .string(name), .bool(e.isActive), .int(e.applied.count), .text(e.applied.last?.name),
+                .string(name), .bool(e.isActive), .int(e.applied.count), .text(e.appliedInOrder.last?.name),
                 .text(e.lastPipeline?.pipelineId), .text(e.lastPipeline?.pipelineVersion),
                 .text(e.lastPipeline?.status), .int(e.runningPipelines.count + e.runningMigrations.count + e.runningRollbacks.count),
                 .bool(e.isConsistent),

@@ -29,7 +29,7 @@ enum StateSnapshotCodec {
             }
             w.byte(e.isActive ? 1 : 0)
             w.varint(Int64(e.applied.count))
-            for m in e.applied {
+            for m in e.appliedInOrder {
                 w.string(m.name)
                 w.string(m.version)
                 w.varint(m.appliedAt.microseconds)
@@ -86,10 +86,10 @@ enum StateSnapshotCodec {
                 let applied = try r.count()
                 e.applied.reserveCapacity(applied)
                 for _ in 0..<applied {
-                    e.applied.append(
-                        StateProjector.AppliedMigration(
-                            name: try r.string(), version: try r.string(),
-                            appliedAt: Timestamp(microsecondsSinceEpoch: try r.varint()), position: try r.varint()))
+                    let m = StateProjector.AppliedMigration(
+                        name: try r.string(), version: try r.string(),
+                        appliedAt: Timestamp(microsecondsSinceEpoch: try r.varint()), position: try r.varint())
+                    e.applied[m.name] = m
                 }
                 let registered = try r.count()
                 e.registeredVersions.reserveCapacity(registered)

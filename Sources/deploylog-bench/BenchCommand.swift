@@ -17,6 +17,8 @@ struct BenchConfig {
     /// Events appended by the concurrent appenders, in total.
     var threadedEvents = 4_000
     var threads = 8
+    /// Events of the projection store (folds, point-in-time state).
+    var projectionEvents = 1_000_000
     var seed: UInt64 = 1
 
     mutating func makeQuick() {
@@ -25,6 +27,7 @@ struct BenchConfig {
         storeEvents = 5_000
         fsyncEvents = 200
         threadedEvents = 400
+        projectionEvents = 5_000
     }
 
     /// Whether the figure `name` is wanted.
@@ -41,6 +44,7 @@ enum BenchCommand {
           --filter NAME    only the figures whose name contains NAME
           --reps N         repetitions per figure (default 5; the median is printed)
           --events N       events in the batched/replay/verify/ingest store (default 200000)
+          --projection-events N  events in the projection store (default 1000000)
           --seed S         seed of the sample history (default 1)
           --emit-sample P  print a sample deployment history of P pipelines as NDJSON
                            (`deploylog append` input) and exit
@@ -55,6 +59,7 @@ enum BenchCommand {
         var list = false
         var explicitReps: Int?
         var explicitEvents: Int?
+        var explicitProjectionEvents: Int?
         var i = 0
         func value(_ flag: String) -> String? {
             i += 1
@@ -78,6 +83,11 @@ enum BenchCommand {
                     note("--events needs an integer >= 1000"); return 64
                 }
                 explicitEvents = n
+            case "--projection-events":
+                guard let v = value(arg), let n = Int(v), n >= 1_000 else {
+                    note("--projection-events needs an integer >= 1000"); return 64
+                }
+                explicitProjectionEvents = n
             case "--seed":
                 guard let v = value(arg), let n = UInt64(v) else {
                     note("--seed needs a non-negative integer"); return 64
@@ -100,6 +110,7 @@ enum BenchCommand {
         }
         if let explicitReps { config.repetitions = explicitReps }
         if let explicitEvents { config.storeEvents = explicitEvents }
+        if let explicitProjectionEvents { config.projectionEvents = explicitProjectionEvents }
 
         if let emit {
             let text = SampleHistory.ndjson(SampleHistory.generate(pipelines: emit, seed: config.seed))

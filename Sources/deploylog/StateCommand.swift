@@ -64,7 +64,7 @@ struct StateCommand: ParsableCommand {
             let inFlight = e.runningPipelines.map { "pipeline \($0)" } + e.runningMigrations.map { "migration \($0)" }
                 + e.runningRollbacks.map { "rollback \($0)" }
             return [
-                name, e.isActive ? "yes" : "no", String(e.applied.count), e.applied.last?.name ?? "",
+                name, e.isActive ? "yes" : "no", String(e.applied.count), e.appliedInOrder.last?.name ?? "",
                 e.lastPipeline.map { "\($0.pipelineVersion) \($0.status)" } ?? "",
                 inFlight.isEmpty ? "-" : inFlight.joined(separator: ", "), e.isConsistent ? "yes" : "no",
             ]
