@@ -1,7 +1,7 @@
 # The README's commands. Every target does its own set-up: it installs the system packages a
 # fresh Debian/Ubuntu machine lacks (with sudo when not root), then builds what it needs.
 #
-#   make demo    a sample deployment history appended to a fresh store, shown, and verified
+#   make demo    a sample deployment history appended to a fresh store, shown, verified, projected
 #   make test    the whole test suite (swift test)
 #   make bench   the benchmark, release build (BENCH_ARGS="--quick" for a smoke run)
 
@@ -65,7 +65,13 @@ demo: build
 	$(DEPLOYLOG) checkpoint > $(DEMO_DIR)/checkpoint.json
 	@echo "==> an auditor's check without deploylog's code (events/verify-chain.py)"
 	$(DEPLOYLOG) log --format ndjson | python3 events/verify-chain.py --checkpoint $(DEMO_DIR)/checkpoint.json
-	@echo "==> done: the store is $(DEMO_DIR)/store (try: $(DEPLOYLOG) log --category rollback)"
+	@echo "==> the projections: every environment and blue-green pair now, and metrics with DORA keys"
+	$(DEPLOYLOG) state
+	$(DEPLOYLOG) metrics --as-of 2026-11-30T00:00:00Z --window-days 30
+	@echo "==> point in time: just before and at the first traffic switch"
+	@switch=$$($(DEPLOYLOG) log --type TrafficSwitched --limit 1 --format ndjson | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["position"])'); \
+	  $(DEPLOYLOG) diff position:$$((switch - 1)) position:$$switch
+	@echo "==> done: the store is $(DEMO_DIR)/store (try: $(DEPLOYLOG) log --category rollback, $(DEPLOYLOG) health)"
 
 # The tests are XCTest only: --disable-swift-testing keeps Swift Testing's empty run (and its
 # "0 tests" closing line) out of the output.

@@ -81,7 +81,7 @@ struct MetricsCommand: ParsableCommand {
                     env.stages.map { s in
                         [
                             s.stageName, String(s.runs), String(s.completed), String(s.failed), String(s.skipped),
-                            TextTable.cell(JSONValue.number(JSONNumber(s.successRate ?? 0))),
+                            s.successRate.map { TextTable.cell(.number(JSONNumber($0))) } ?? "",
                             s.avgDurationSeconds.map { TextTable.cell(.number(JSONNumber($0))) } ?? "",
                         ]
                     })
