@@ -158,37 +158,56 @@ public struct PointInTime: Sendable {
         var folded = 0
         var written = 0
         if position > from {
+            // Only the events the state reads (the index skips the rest without decoding them),
+            // and only up to the point.
+            let filter = EventFilter(types: StateProjector.readsTypes, throughPosition: position)
             // Snapshots are a cache: one that cannot be written (a read-only store, a full disk)
             // stops further writes but never fails the answer.
             var snapshotTo = writesSnapshots ? snapshots : nil
-            try store.read(from: from + 1, filter: EventFilter(), limit: Int(position - from)) { e in
-                state.apply(ProjectedEvent(e))
-                folded += 1
-                if let dir = snapshotTo, e.position % snapshotInterval == 0, e.position > newest, let hash = e.hashHex {
+            var boundary = (from / snapshotInterval + 1) * snapshotInterval
+            /// Saves the state as it is at `boundary` (every event up to it folded).
+            func saveBoundary() {
+                guard let dir = snapshotTo else { return }
+                if boundary > newest {
                     do {
+                        var at = state
+                        at.advance(to: boundary, occurredAt: try occurredAt(boundary))
                         try dir.save(
-                            projector: StateProjector.name, version: version, position: e.position, hash: hash,
-                            payload: StateSnapshotCodec.encode(state))
+                            projector: StateProjector.name, version: version, position: boundary,
+                            hash: try store.checkpoint(at: boundary).hash, payload: StateSnapshotCodec.encode(at))
                         written += 1
                     } catch {
                         snapshotTo = nil
                     }
                 }
+                boundary += snapshotInterval
+            }
+            try store.read(from: from + 1, filter: filter, limit: nil) { e in
+                while e.position > boundary, snapshotTo != nil { saveBoundary() }
+                state.apply(ProjectedEvent(e))
+                folded += 1
                 return true
             }
+            while boundary <= position, snapshotTo != nil { saveBoundary() }
+            state.advance(to: position, occurredAt: try occurredAt(position))
         }
-        state.position = position
         return Result(state: state, position: position, snapshotPosition: from, eventsFolded: folded, snapshotsWritten: written)
+    }
+
+    /// The `occurredAt` of the event at `position` (nil for 0).
+    private func occurredAt(_ position: Int64) throws -> Timestamp? {
+        guard position > 0 else { return nil }
+        var t: Timestamp? = nil
+        try store.read(from: position, filter: EventFilter(), limit: 1) { e in
+            t = e.occurredAt
+            return false
+        }
+        return t
     }
 
     private func load(_ entry: SnapshotDirectory.Entry, from dir: SnapshotDirectory) throws -> StateProjector {
         let (hash, payload) = try dir.load(entry)
-        var logHash: String? = nil
-        try store.read(from: entry.position, filter: EventFilter(), limit: 1) { e in
-            logHash = e.hashHex
-            return false
-        }
-        guard logHash == hash else {
+        guard try store.checkpoint(at: entry.position).hash == hash else {
             throw SnapshotError("\(entry.fileName): the log's hash at \(entry.position) differs (another log?)")
         }
         let state = try StateSnapshotCodec.decode(payload)

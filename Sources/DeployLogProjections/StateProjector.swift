@@ -71,6 +71,23 @@ public struct StateProjector: Projector {
 
     public init() {}
 
+    /// The event types this projector reads (the stage and rollback-step events are not among
+    /// them): a fold may read only these, then set `position` and `lastOccurredAt` to the point.
+    public static let readsTypes: Set<String> = Set(
+        EventKind.allCases.filter {
+            switch $0 {
+            case .stageStarted, .stageCompleted, .stageFailed, .stageSkipped, .rollbackStepExecuted, .unknown: false
+            default: true
+            }
+        }.map(\.typeName))
+
+    /// Moves the state to `position`, whose event occurred at `occurredAt`, after a fold that
+    /// skipped the events it does not read.
+    public mutating func advance(to position: Int64, occurredAt: Timestamp?) {
+        self.position = position
+        self.lastOccurredAt = occurredAt
+    }
+
     public mutating func apply(_ e: ProjectedEvent) {
         position = e.position
         lastOccurredAt = e.occurredAt

@@ -18,6 +18,10 @@ public protocol EventStore: AnyObject, Sendable {
     /// The last committed position (0 when empty) and its chain hash.
     func head() throws(StoreError) -> Checkpoint
 
+    /// The chain hash at `position` (0 gives the genesis hash); beyond the head is an
+    /// `invalidRequest`.
+    func checkpoint(at position: Int64) throws(StoreError) -> Checkpoint
+
     /// The last `streamVersion` of `stream`, or nil when it does not exist.
     func streamVersion(of stream: String) throws(StoreError) -> Int64?
 
@@ -96,16 +100,19 @@ public struct EventFilter: Sendable, Equatable {
     public var since: Timestamp?
     /// `occurredAt` strictly before.
     public var until: Timestamp?
+    /// Positions at or before (a read of a range: `from` to this).
+    public var throughPosition: Int64?
 
     public init(
         stream: String? = nil, categories: Set<String>? = nil, types: Set<String>? = nil,
-        since: Timestamp? = nil, until: Timestamp? = nil
+        since: Timestamp? = nil, until: Timestamp? = nil, throughPosition: Int64? = nil
     ) {
         self.stream = stream
         self.categories = categories
         self.types = types
         self.since = since
         self.until = until
+        self.throughPosition = throughPosition
     }
 
     public var isEmpty: Bool { self == EventFilter() }
@@ -119,7 +126,10 @@ public struct EventFilter: Sendable, Equatable {
         return true
     }
 
-    public func matches(_ e: RecordedEvent) -> Bool { matches(stream: e.stream, type: e.type, occurredAt: e.occurredAt) }
+    public func matches(_ e: RecordedEvent) -> Bool {
+        if let throughPosition, e.position > throughPosition { return false }
+        return matches(stream: e.stream, type: e.type, occurredAt: e.occurredAt)
+    }
 }
 
 /// An error of the log, with a code the CLI maps to an exit status.

@@ -180,6 +180,21 @@ public struct StoreConformance {
         XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "nope")).count, 0)
         XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "pipeline-1", categories: ["environment"])).count, 0)
         XCTAssertEqual(try store.readAll(filter: EventFilter(stream: "pipeline-1", categories: ["pipeline"])).count, 10)
+        // A range of positions, alone and with other conditions.
+        XCTAssertEqual(try store.readAll(from: 7, filter: EventFilter(throughPosition: 9)).map(\.position), [7, 8, 9])
+        XCTAssertEqual(try store.readAll(from: 29, filter: EventFilter(throughPosition: 99)).map(\.position), [29, 30])
+        XCTAssertEqual(try store.readAll(from: 10, filter: EventFilter(throughPosition: 9)).count, 0)
+        XCTAssertEqual(
+            try store.readAll(filter: EventFilter(stream: "pipeline-2", throughPosition: 11)).map(\.position), [2, 5, 8, 11])
+        XCTAssertEqual(
+            try store.readAll(from: 4, filter: EventFilter(categories: ["environment"], throughPosition: 15)).map(\.position),
+            [6, 9, 12, 15])
+        // The chain hash of any position is the one an event read there carries.
+        for p in [Int64(1), 17, 30] {
+            XCTAssertEqual(try store.checkpoint(at: p).hash, try store.readAll(from: p, limit: 1).first?.hashHex)
+        }
+        XCTAssertEqual(try store.checkpoint(at: 0).hash, String(repeating: "0", count: 64))
+        XCTAssertThrowsError(try store.checkpoint(at: 31))
     }
 
     /// History first, then live events, each once and in order; a new subscription resumes

@@ -73,20 +73,23 @@ struct LogIndex {
     /// from the index), at most `limit`.
     func positions(from: Int64, filter: EventFilter, limit: Int?) -> [Int64] {
         let start = max(from, 1)
-        guard start <= head else { return [] }
+        // The last position a read may return: the head, or the filter's upper bound.
+        let last = min(head, filter.throughPosition ?? head)
+        guard start <= last else { return [] }
         let cap = limit ?? Int.max
         var out = [Int64]()
         if let stream = filter.stream {
             guard let sid = streams.ids[stream] else { return [] }
             if let cats = filter.categories, !cats.contains(ProposedEvent.category(of: stream)) { return [] }
             for p in streamPositions[Int(sid)] where p >= start {
+                if p > last { break }
                 if matches(p, filter) { out.append(p) }
                 if out.count >= cap { break }
             }
             return out
         }
-        if filter.isEmpty {
-            let end = min(head, start + Int64(min(cap, Int(head))) - 1)
+        if filter.types == nil, filter.categories == nil, filter.since == nil, filter.until == nil {
+            let end = min(last, start + Int64(min(cap, Int(last))) - 1)
             return Array(start...end)
         }
         let typeSet: Set<UInt32>? = filter.types.map { Set($0.compactMap { types.ids[$0] }) }
@@ -97,7 +100,7 @@ struct LogIndex {
             categoryStreams = s
         }
         var p = start
-        while p <= head, out.count < cap {
+        while p <= last, out.count < cap {
             let i = Int(p - 1)
             if let typeSet, !typeSet.contains(typeOf[i]) { p += 1; continue }
             if let categoryStreams, !categoryStreams.contains(streamOf[i]) { p += 1; continue }
