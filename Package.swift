@@ -44,7 +44,7 @@ let package = Package(
         // The projectors: pure folds of the log into the seed's read models, point-in-time state.
         .target(
             name: "DeployLogProjections",
-            dependencies: ["DeployLogEvents", "DeployLogStore", "CDeployLogCRC"],
+            dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogCompression", "CDeployLogCRC"],
             swiftSettings: upcoming),
         // The command-line tool.
         .executableTarget(

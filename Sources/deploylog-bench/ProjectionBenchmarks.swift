@@ -6,7 +6,8 @@ import Foundation
 /// Folding every projector over a long log, and the point-in-time state at random positions.
 extension Benchmarks {
     static let projectionNames = [
-        "fold_read_only", "fold_all_projectors", "fold_state_projector", "state_snapshot_build", "state_at_random_position",
+        "fold_read_only", "fold_all_projectors", "fold_state_projector", "state_snapshot_build", "state_snapshot_bytes", "state_store_bytes",
+        "state_at_random_position",
         "state_at_random_position_p95",
     ]
 
@@ -65,6 +66,8 @@ extension Benchmarks {
             var built: PointInTime.Result?
             let tBuild = try timed { built = try engine.state(at: Int64(n)) }
             report.line("state_snapshot_build", tBuild, "s")
+            report.line("state_snapshot_bytes", Double(directoryBytes(dir + "/store/snapshots")), "bytes")
+            report.line("state_store_bytes", Double(directoryBytes(dir + "/store/segments")), "bytes")
             note("state: \(built?.snapshotsWritten ?? 0) snapshots written in \(String(format: "%.2f", tBuild)) s")
             var rng = SplitMix64(seed: config.seed)
             var times: [Double] = []
