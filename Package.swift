@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "DeployLogEvents", targets: ["DeployLogEvents"]),
         .library(name: "DeployLogStore", targets: ["DeployLogStore"]),
         .library(name: "DeployLogProjections", targets: ["DeployLogProjections"]),
+        .library(name: "DeployLogPostgres", targets: ["DeployLogPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,6 +41,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: upcoming),
+        // libpq: connections, prepared statements, binary parameters and results, COPY.
+        .target(
+            name: "DeployLogPostgres",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming),
         // The projectors: pure folds of the log into the seed's read models, point-in-time state.
         .target(
@@ -72,6 +78,10 @@ let package = Package(
             name: "DeployLogStoreTests",
             dependencies: ["DeployLogStore", "DeployLogEvents", "DeployLogTestSupport"],
             exclude: ["Golden"],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogPostgresTests",
+            dependencies: ["DeployLogPostgres", "DeployLogTestSupport"],
             swiftSettings: upcoming),
         .testTarget(
             name: "DeployLogProjectionsTests",
