@@ -131,9 +131,13 @@ public struct PointInTime: Sendable {
         }
     }
 
-    public func state(at point: StatePoint) throws -> Result { try state(at: try resolve(point)) }
+    public func state(at point: StatePoint, progress: ((Int64) -> Void)? = nil) throws -> Result {
+        try state(at: try resolve(point), progress: progress)
+    }
 
-    public func state(at position: Int64) throws -> Result {
+    /// As `state(at:)`, calling `progress` with the position reached every few thousand events
+    /// folded (for a progress line on long logs).
+    public func state(at position: Int64, progress: ((Int64) -> Void)? = nil) throws -> Result {
         let head = try store.head().position
         guard position >= 0, position <= head else {
             throw PointError(.notFound, "position \(position) is past the head of the log (\(head))")
@@ -186,6 +190,7 @@ public struct PointInTime: Sendable {
                 while e.position > boundary, snapshotTo != nil { saveBoundary() }
                 state.apply(ProjectedEvent(e))
                 folded += 1
+                if folded & 4095 == 0 { progress?(e.position) }
                 return true
             }
             while boundary <= position, snapshotTo != nil { saveBoundary() }

@@ -6,9 +6,14 @@ import DeployLogStore
 /// Folds the metrics projector over the pipeline and rollback streams (the only ones it reads).
 func foldMetrics(_ store: FileStore) throws(CLIError) -> MetricsProjector {
     var m = MetricsProjector()
+    let progress = ProgressLine(enabled: true)
+    defer { progress.finish() }
+    var count = 0
     do {
         try store.read(from: 1, filter: EventFilter(categories: ["pipeline", "rollback"]), limit: nil) { e in
             m.apply(ProjectedEvent(e))
+            count += 1
+            if count & 4095 == 0 { progress.update("folding: position \(e.position)") }
             return true
         }
     } catch {

@@ -37,12 +37,15 @@ struct StateCommand: ParsableCommand {
     func run() throws(CLIError) {
         let store = try storeOptions.open()
         let result: PointInTime.Result
+        let progress = ProgressLine(enabled: true)
         do {
             let point = try StatePoint(parsing: at)
-            result = try storeOptions.pointInTime(store).state(at: point)
+            result = try storeOptions.pointInTime(store).state(at: point) { p in progress.update("folding: position \(p)") }
         } catch {
+            progress.finish()
             throw CLIError(point: error)
         }
+        progress.finish()
         if let environment, result.state.environments[environment] == nil {
             throw CLIError.notFound("no environment '\(environment)' at position \(result.position)")
         }
@@ -122,13 +125,16 @@ struct DiffCommand: ParsableCommand {
         let store = try storeOptions.open()
         let a: PointInTime.Result
         let b: PointInTime.Result
+        let progress = ProgressLine(enabled: true)
         do {
             let engine = storeOptions.pointInTime(store)
-            a = try engine.state(at: try StatePoint(parsing: from))
-            b = try engine.state(at: try StatePoint(parsing: to))
+            a = try engine.state(at: try StatePoint(parsing: from)) { p in progress.update("folding: position \(p)") }
+            b = try engine.state(at: try StatePoint(parsing: to)) { p in progress.update("folding: position \(p)") }
         } catch {
+            progress.finish()
             throw CLIError(point: error)
         }
+        progress.finish()
         let changes = StateDiff.changes(from: a.state, to: b.state, environment: environment)
         switch format {
         case .json:
