@@ -1,0 +1,95 @@
+import DeployLogPostgres
+import XCTest
+
+final class PipelineTests: PostgresTestCase {
+    static let insert = PostgresStatement(
+        "INSERT INTO log (position, stream, payload) VALUES ($1, $2, $3) RETURNING position, length(payload)",
+        parameterTypes: [.int8, .text, .bytea])
+
+    private func makeTable(_ connection: PostgresConnection) throws {
+        try connection.execute(script: "CREATE TABLE log (position int8 PRIMARY KEY, stream text NOT NULL, payload bytea)")
+    }
+
+    func testThousandInsertsInOneSync() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        let results = try connection.pipeline { pipeline in
+            for position in 1...1000 {
+                try pipeline.query(
+                    Self.insert,
+                    [.int8(Int64(position)), .text("stream-\(position % 7)"), .bytea(Array(repeating: 7, count: position % 50))])
+            }
+            XCTAssertEqual(pipeline.count, 1000)
+        }
+        XCTAssertEqual(results.count, 1000)
+        for (index, result) in results.enumerated() {
+            XCTAssertEqual(result.affectedRows, 1)
+            XCTAssertEqual(try result[0].int64(0), Int64(index + 1))
+            XCTAssertEqual(try result[0].int(1), (index + 1) % 50)
+        }
+        let stored = try connection.query("SELECT count(*), sum(position)::int8, count(DISTINCT stream) FROM log")[0]
+        XCTAssertEqual(try stored.int64(0), 1000)
+        XCTAssertEqual(try stored.int64(1), 500_500)
+        XCTAssertEqual(try stored.int64(2), 7)
+        // The statement was prepared once, inside the pipeline, and is reused by the next one.
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM pg_prepared_statements")[0].int64(0), 1)
+        let next = try connection.pipeline { try $0.query(Self.insert, [1001, "s", .null]) }
+        XCTAssertEqual(try next[0][0].int64(0), 1001)
+    }
+
+    func testAFailureRollsBackTheWholePipelineAndNamesTheStatement() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        let error = expectError(
+            try connection.pipeline { pipeline in
+                try pipeline.query(Self.insert, [1, "a", .null])
+                try pipeline.query(Self.insert, [2, "a", .null])
+                try pipeline.query("INSERT INTO log (position, stream) VALUES ($1, $2)", [1, "duplicate"])
+                try pipeline.query(Self.insert, [3, "a", .null])
+            })
+        XCTAssertEqual(error?.sqlState, PostgresError.SQLState.uniqueViolation)
+        XCTAssertEqual(error?.statement, "INSERT INTO log (position, stream) VALUES ($1, $2)")
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM log")[0].int64(0), 0)
+        // The connection left pipeline mode and works normally.
+        XCTAssertEqual(try connection.query(Self.insert, [9, "b", .null])[0].int64(0), 9)
+    }
+
+    func testFailedPrepareInsideAPipeline() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        let bad = PostgresStatement("INSERT INTO nowhere VALUES ($1)", parameterTypes: [.int8])
+        let error = expectError(try connection.pipeline { try $0.query(bad, [1]) })
+        XCTAssertEqual(error?.sqlState, PostgresError.SQLState.undefinedTable)
+        XCTAssertEqual(error?.statement, bad.sql)
+        // Not remembered as prepared: the next use prepares it again (and fails again).
+        XCTAssertEqual(expectError(try connection.query(bad, [1]))?.sqlState, PostgresError.SQLState.undefinedTable)
+    }
+
+    func testThrowingBodySendsNothing() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        struct Stop: Error {}
+        XCTAssertThrowsError(
+            try connection.pipeline { pipeline in
+                try pipeline.query(Self.insert, [1, "a", .null])
+                throw Stop()
+            })
+        XCTAssertEqual(try connection.pipeline { _ in }.count, 0)
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM log")[0].int64(0), 0)
+    }
+
+    func testPipelineInsideATransactionRunsInIt() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        struct Stop: Error {}
+        XCTAssertThrowsError(
+            try connection.transaction { tx in
+                _ = try tx.pipeline { pipeline in
+                    for position in 1...10 { try pipeline.query(Self.insert, [.int8(Int64(position)), "t", .null]) }
+                }
+                XCTAssertEqual(try tx.query("SELECT count(*) FROM log")[0].int64(0), 10)
+                throw Stop()
+            })
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM log")[0].int64(0), 0)
+    }
+}

@@ -1,0 +1,42 @@
+import DeployLogPostgres
+import XCTest
+
+final class PostgresURLTests: XCTestCase {
+    func testRedactsURLPasswords() {
+        XCTAssertEqual(
+            PostgresURL.redacted("postgres://deploy:s3cr%40t@db.example.com:5432/prod?sslmode=require"),
+            "postgres://deploy:***@db.example.com:5432/prod?sslmode=require")
+        XCTAssertEqual(
+            PostgresURL.redacted("postgresql://u:p@[::1]:5432,other:5433/db"), "postgresql://u:***@[::1]:5432,other:5433/db")
+        XCTAssertEqual(
+            PostgresURL.redacted("postgresql://host/db?user=u&password=hunter2&sslmode=verify-full"),
+            "postgresql://host/db?user=u&password=***&sslmode=verify-full")
+        XCTAssertEqual(PostgresURL.redacted("postgresql://u:@host/db"), "postgresql://u:@host/db")  // empty password
+    }
+
+    func testKeepsURLsWithoutPasswords() {
+        for url in [
+            "postgresql://postgres@127.0.0.1:5432/postgres", "postgres://host/db", "postgresql://", "postgresql:///db?host=/tmp",
+            "postgresql://host:5432/db?application_name=a:b@c",
+        ] {
+            XCTAssertEqual(PostgresURL.redacted(url), url)
+        }
+    }
+
+    func testRedactsConninfoPasswords() {
+        XCTAssertEqual(
+            PostgresURL.redacted("host=db port=5432 password=hunter2 user=deploy"),
+            "host=db port=5432 password=*** user=deploy")
+        XCTAssertEqual(
+            PostgresURL.redacted("host=db password = 'it\\'s a secret' sslmode=require"),
+            "host=db password = '***' sslmode=require")
+        XCTAssertEqual(PostgresURL.redacted("dbname=x"), "dbname=x")
+    }
+
+    func testIsURL() {
+        XCTAssertTrue(PostgresURL.isURL("postgres://h/d"))
+        XCTAssertTrue(PostgresURL.isURL("postgresql://h/d"))
+        XCTAssertFalse(PostgresURL.isURL("host=h"))
+        XCTAssertFalse(PostgresURL.isURL("./.deploylog"))
+    }
+}
