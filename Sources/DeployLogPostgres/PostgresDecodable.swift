@@ -37,7 +37,8 @@ public struct PostgresField {
 }
 
 /// A Swift type that can be read from a result field: `Int64`, `Int32`, `Int`, `Bool`, `Double`,
-/// `String`, `[UInt8]`, `UUID`, and `Optional` of any of them (NULL reads as nil).
+/// `String`, `[UInt8]`, `UUID`, `PostgresInterval`, and `Optional` of any of them (NULL reads
+/// as nil). Arrays are read with `PostgresRow.array(_:of:)`.
 public protocol PostgresDecodable {
     init(postgresField field: PostgresField) throws
 }
@@ -109,6 +110,9 @@ extension Double: PostgresDecodable {
         case .float8: self = Double(bitPattern: try field.bigEndian(UInt64.self))
         case .float4: self = Double(Float(bitPattern: try field.bigEndian(UInt32.self)))
         case .int2, .int4, .int8: self = Double(try Int64(postgresField: field))
+        case .numeric:
+            guard let value = Double(try PostgresNumeric.text(try field.nonNull())) else { throw field.mismatch("Double") }
+            self = value
         default: throw field.mismatch("Double")
         }
     }
@@ -120,6 +124,8 @@ extension String: PostgresDecodable {
         let bytes = try field.nonNull()
         if !field.isBinary || field.type.isTextLike {
             self = String(decoding: bytes, as: UTF8.self)
+        } else if field.type == .numeric {
+            self = try PostgresNumeric.text(bytes)
         } else if field.type == .jsonb {
             guard bytes.first == 1 else { throw PostgresError(.client, "unknown jsonb binary version") }
             self = String(decoding: UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), as: UTF8.self)
@@ -173,5 +179,51 @@ extension UUID: PostgresDecodable {
             guard let value = UUID(uuidString: try field.text()) else { throw field.mismatch("UUID") }
             self = value
         }
+    }
+}
+
+extension PostgresInterval: PostgresDecodable {
+    public init(postgresField field: PostgresField) throws {
+        guard field.isBinary, field.type == .interval else { throw field.mismatch("PostgresInterval") }
+        let bytes = try field.nonNull()
+        guard bytes.count == 16 else { throw PostgresError(.client, "interval field of \(bytes.count) bytes") }
+        self.init(
+            months: Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: Int32.self)),
+            days: Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: Int32.self)),
+            microseconds: Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: Int64.self)))
+    }
+}
+
+extension PostgresField {
+    /// The elements of a one-dimensional binary array (`array_send`), each as a field of the
+    /// element type; an empty array has none.
+    func arrayElements<T>(_ body: (PostgresField) throws -> T) throws -> [T] {
+        let bytes = try nonNull()
+        guard isBinary, type.elementType != nil else { throw mismatch("an array (of a binary result)") }
+        func int32(_ offset: Int) throws -> Int32 {
+            guard offset + 4 <= bytes.count else { throw PostgresError(.client, "truncated array field") }
+            return Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+        }
+        let dimensions = try int32(0)
+        let element = PostgresType(oid: UInt32(bitPattern: try int32(8)))
+        guard dimensions <= 1 else { throw PostgresError(.client, "\(dimensions)-dimensional arrays are not supported") }
+        if dimensions == 0 { return [] }
+        let count = Int(try int32(12))
+        var offset = 20
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for _ in 0..<count {
+            let length = Int(try int32(offset))
+            offset += 4
+            if length < 0 {
+                result.append(try body(PostgresField(type: element, isBinary: true, bytes: nil)))
+                continue
+            }
+            guard offset + length <= bytes.count else { throw PostgresError(.client, "truncated array field") }
+            result.append(
+                try body(PostgresField(type: element, isBinary: true, bytes: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))))
+            offset += length
+        }
+        return result
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One row of a `PostgresResult`: fields read by column index (0-based), with typed accessors.
 ///
 /// `get(_:as:)` decodes any `PostgresDecodable` type, optional types reading NULL as nil:
@@ -57,24 +59,59 @@ public struct PostgresRow: Sendable {
         return try get(column)
     }
 
-    /// The field as a `PostgresValue`, chosen by the column's type; text for other types.
-    public func value(_ column: Int) throws -> PostgresValue {
-        if try isNull(column) { return .null }
+    /// A one-dimensional array field (binary results) as `[T]` (`[String?]` when it may hold NULLs).
+    public func array<T: PostgresDecodable>(_ column: Int, of type: T.Type = T.self) throws -> [T] {
+        let (start, length) = try cell(column)
         let info = storage.columns[column]
-        guard info.isBinary else { return .text(try get(column)) }
-        switch info.type {
-        case .bool: return .bool(try get(column))
-        case .int2: return .int2(Int16(try get(column, as: Int32.self)))
-        case .int4: return .int4(try get(column))
-        case .int8: return .int8(try get(column))
-        case .float4, .float8: return .float8(try get(column))
-        case .bytea: return .bytea(try get(column))
-        case .timestamptz, .timestamp: return .timestamptz(try get(column))
-        case .jsonb: return .jsonb(try get(column))
-        case .json: return .json(try get(column))
-        case .uuid: return .uuid(try get(column))
-        case let type where type.isTextLike: return .text(try get(column))
-        default: throw PostgresError(.client, "column \(column) (\(info.name)): no binary decoding for \(info.type)")
+        do {
+            return try storage.bytes.withUnsafeBytes { raw in
+                let bytes = length < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(length)])
+                return try PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes).arrayElements {
+                    try T(postgresField: $0)
+                }
+            }
+        } catch var error as PostgresError {
+            error.message = "column \(column) (\(info.name)): " + error.message
+            throw error
+        }
+    }
+
+    /// The field as a `PostgresValue`, chosen by the column's type; text for types without a
+    /// binary decoding here, and for every column of a text-format result.
+    public func value(_ column: Int) throws -> PostgresValue {
+        let (start, length) = try cell(column)
+        let info = storage.columns[column]
+        do {
+            return try storage.bytes.withUnsafeBytes { raw in
+                let bytes = length < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(length)])
+                return try Self.value(of: PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes))
+            }
+        } catch var error as PostgresError {
+            error.message = "column \(column) (\(info.name)): " + error.message
+            throw error
+        }
+    }
+
+    static func value(of field: PostgresField) throws -> PostgresValue {
+        if field.bytes == nil { return .null }
+        guard field.isBinary else { return .text(try String(postgresField: field)) }
+        switch field.type {
+        case .bool: return .bool(try Bool(postgresField: field))
+        case .int2: return .int2(Int16(try Int32(postgresField: field)))
+        case .int4: return .int4(try Int32(postgresField: field))
+        case .int8: return .int8(try Int64(postgresField: field))
+        case .float4, .float8: return .float8(try Double(postgresField: field))
+        case .bytea: return .bytea(try [UInt8](postgresField: field))
+        case .timestamptz, .timestamp: return .timestamptz(try Int64(postgresField: field))
+        case .jsonb: return .jsonb(try String(postgresField: field))
+        case .json: return .json(try String(postgresField: field))
+        case .uuid: return .uuid(try UUID(postgresField: field))
+        case .numeric: return .numeric(try String(postgresField: field))
+        case .interval: return .interval(try PostgresInterval(postgresField: field))
+        case let type where type.isTextLike: return .text(try String(postgresField: field))
+        case let type where type.elementType != nil:
+            return .array(try field.arrayElements { try value(of: $0) }, of: type.elementType!)
+        default: throw PostgresError(.client, "no binary decoding for \(field.type)")
         }
     }
 

@@ -28,6 +28,24 @@ public struct PostgresType: Sendable, Hashable, CustomStringConvertible {
     public static let numeric = PostgresType(oid: 1700)
     public static let uuid = PostgresType(oid: 2950)
     public static let jsonb = PostgresType(oid: 3802)
+    public static let interval = PostgresType(oid: 1186)
+
+    /// The array type of each element type this layer sends (`text` → `text[]` …).
+    static let arrayTypes: [PostgresType: PostgresType] = [
+        .bool: PostgresType(oid: 1000), .bytea: PostgresType(oid: 1001), .int2: PostgresType(oid: 1005),
+        .int4: PostgresType(oid: 1007), .text: PostgresType(oid: 1009), .bpchar: PostgresType(oid: 1014),
+        .varchar: PostgresType(oid: 1015), .int8: PostgresType(oid: 1016), .float8: PostgresType(oid: 1022),
+        .timestamp: PostgresType(oid: 1115), .timestamptz: PostgresType(oid: 1185), .interval: PostgresType(oid: 1187),
+        .numeric: PostgresType(oid: 1231), .uuid: PostgresType(oid: 2951), .jsonb: PostgresType(oid: 3807),
+        .json: PostgresType(oid: 199),
+    ]
+
+    /// `text[]` for `text` …; nil for types without a known array type.
+    public var arrayType: PostgresType? { Self.arrayTypes[self] }
+
+    /// `text` for `text[]` …; nil when this is not a known array type.
+    public var elementType: PostgresType? { Self.elementTypes[self] }
+    static let elementTypes = Dictionary(uniqueKeysWithValues: arrayTypes.map { ($0.value, $0.key) })
 
     /// Types whose binary form is their text in UTF-8 (jsonb adds a version byte in front).
     var isTextLike: Bool {
@@ -59,7 +77,8 @@ public struct PostgresType: Sendable, Hashable, CustomStringConvertible {
         case .numeric: "numeric"
         case .uuid: "uuid"
         case .jsonb: "jsonb"
-        default: "type \(oid)"
+        case .interval: "interval"
+        default: elementType.map { "\($0)[]" } ?? "type \(oid)"
         }
     }
 }

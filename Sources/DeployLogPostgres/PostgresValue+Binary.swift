@@ -60,8 +60,42 @@ extension PostgresValue {
             buffer.appendBigEndian(try PostgresBinary.toPostgresEpoch(t))
         case (.uuid(let u), .uuid):
             Swift.withUnsafeBytes(of: u.uuid) { buffer.append(contentsOf: $0) }
+        case (.numeric(let text), .numeric), (.text(let text), .numeric):
+            try PostgresNumeric.append(text, to: &buffer)
+        case (.interval(let i), .interval):
+            buffer.appendBigEndian(i.microseconds)
+            buffer.appendBigEndian(i.days)
+            buffer.appendBigEndian(i.months)
+        case (.array(let elements, let element), let arrayType) where arrayType.elementType != nil:
+            try Self.appendArray(elements, declared: element, as: arrayType.elementType!, to: &buffer)
         default:
             throw PostgresError(.client, "cannot send \(type) as \(target)")
+        }
+    }
+
+    /// `array_send`: dimensions (1, or 0 when empty), a has-NULL flag, the element type, the
+    /// length and lower bound (1), then each element as a length (-1 for NULL) and its bytes.
+    private static func appendArray(
+        _ elements: [PostgresValue], declared: PostgresType, as element: PostgresType, to buffer: inout [UInt8]
+    ) throws {
+        let element = element == .unspecified ? declared : element
+        buffer.appendBigEndian(Int32(elements.isEmpty ? 0 : 1))
+        buffer.appendBigEndian(Int32(elements.contains(.null) ? 1 : 0))
+        buffer.appendBigEndian(element.oid)
+        if !elements.isEmpty {
+            buffer.appendBigEndian(Int32(elements.count))
+            buffer.appendBigEndian(Int32(1))
+        }
+        for value in elements {
+            if value.isNull {
+                buffer.appendBigEndian(Int32(-1))
+                continue
+            }
+            let lengthAt = buffer.count
+            buffer.appendBigEndian(Int32(0))
+            try value.appendBinary(as: element, to: &buffer)
+            let length = Int32(buffer.count - lengthAt - 4)
+            Swift.withUnsafeBytes(of: length.bigEndian) { for i in 0..<4 { buffer[lengthAt + i] = $0[i] } }
         }
     }
 
@@ -78,6 +112,7 @@ extension PostgresValue {
         case .int2: buffer.appendBigEndian(try fit(Int16.self))
         case .oidType: buffer.appendBigEndian(try fit(UInt32.self))
         case .float8: buffer.appendBigEndian(Double(value).bitPattern)
+        case .numeric: try PostgresNumeric.append(String(value), to: &buffer)
         default: throw PostgresError(.client, "cannot send \(type) as \(target)")
         }
     }

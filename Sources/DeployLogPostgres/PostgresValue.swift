@@ -22,6 +22,11 @@ public enum PostgresValue: Sendable, Hashable {
     /// JSON text, stored as `json` (kept as written).
     case json(String)
     case uuid(UUID)
+    /// A decimal number as text (`-12.3400`), stored as `numeric` / `decimal` exactly.
+    case numeric(String)
+    case interval(PostgresInterval)
+    /// A one-dimensional array of elements of `type` (each a value of that type, or `.null`).
+    case array([PostgresValue], of: PostgresType)
 
     /// The type the value is sent as when the statement does not declare one.
     public var type: PostgresType {
@@ -38,6 +43,9 @@ public enum PostgresValue: Sendable, Hashable {
         case .jsonb: .jsonb
         case .json: .json
         case .uuid: .uuid
+        case .numeric: .numeric
+        case .interval: .interval
+        case .array(_, let element): element.arrayType ?? .unspecified
         }
     }
 
@@ -61,7 +69,22 @@ extension PostgresValue: CustomStringConvertible {
         case .null: "NULL"
         case .text(let s), .json(let s), .jsonb(let s): "\(type)(\(s.utf8.count) bytes)"
         case .bytea(let b): "bytea(\(b.count) bytes)"
+        case .array(let elements, let element): "\(element)[\(elements.count)]"
         default: "\(type)"
         }
+    }
+}
+
+/// An `interval`: months, days and microseconds, kept apart as PostgreSQL keeps them (a month
+/// is not a fixed number of days).
+public struct PostgresInterval: Sendable, Hashable {
+    public var months: Int32
+    public var days: Int32
+    public var microseconds: Int64
+
+    public init(months: Int32 = 0, days: Int32 = 0, microseconds: Int64 = 0) {
+        self.months = months
+        self.days = days
+        self.microseconds = microseconds
     }
 }

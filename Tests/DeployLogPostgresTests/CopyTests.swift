@@ -108,4 +108,37 @@ final class CopyTests: PostgresTestCase {
         XCTAssertEqual(expectError(try connection.copyIn("SELECT 1") { _ in })?.kind, .client)
         XCTAssertEqual(try connection.query("SELECT count(*) FROM copied")[0].int64(0), 0)
     }
+
+    func testCopyIntoTheSeedsColumnTypes() throws {
+        let connection = try connect()
+        try connection.execute(
+            script: """
+                CREATE TABLE stages (id SERIAL PRIMARY KEY, name VARCHAR(100), started TIMESTAMP, took INTERVAL,
+                                     rate DECIMAL(5,4), tags TEXT[], config JSONB, ok BOOLEAN, n INTEGER)
+                """)
+        let types: [PostgresType] = [.varchar, .timestamp, .interval, .numeric, PostgresType.text.arrayType!, .jsonb, .bool, .int4]
+        let stored = try connection.copyIn(
+            table: "stages", columns: ["name", "started", "took", "rate", "tags", "config", "ok", "n"], columnTypes: types
+        ) { writer in
+            for i in 0..<100 {
+                try writer.writeRow([
+                    .text("stage \(i)"), .timestamptz(1_764_000_000_000_000 + Int64(i)),
+                    .interval(PostgresInterval(microseconds: Int64(i) * 1_000_000)), .text("0.\(i % 10)"),
+                    .array([.text("t\(i)"), .null], of: .text), .text(#"{"i": \#(i)}"#), .bool(i % 3 == 0), .int8(Int64(i)),
+                ])
+            }
+        }
+        XCTAssertEqual(stored, 100)
+        let row = try connection.query(
+            "SELECT name, started, took, rate, tags, config, ok, n, id FROM stages WHERE n = 42")[0]
+        XCTAssertEqual(try row.string(0), "stage 42")
+        XCTAssertEqual(try row.timestamp(1), 1_764_000_000_000_042)
+        XCTAssertEqual(try row.get(2, as: PostgresInterval.self), PostgresInterval(microseconds: 42_000_000))
+        XCTAssertEqual(try row.string(3), "0.2000")
+        XCTAssertEqual(try row.array(4, of: String?.self), ["t42", nil])
+        XCTAssertEqual(try row.string(5), #"{"i": 42}"#)
+        XCTAssertEqual(try row.bool(6), true)
+        XCTAssertEqual(try row.int(7), 42)
+        XCTAssertEqual(try row.int(8), 43)  // SERIAL filled in
+    }
 }

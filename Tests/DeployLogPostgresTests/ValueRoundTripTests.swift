@@ -156,4 +156,45 @@ final class ValueRoundTripTests: PostgresTestCase {
         XCTAssertEqual(expectError(try connection.query(insert, [.bytea([1]), .null, .null, .null]))?.kind, .client)
         XCTAssertEqual(expectError(try connection.query(insert, [1]))?.kind, .client)  // wrong count
     }
+
+    func testNumericKeepsEveryDigit() throws {
+        let connection = try connect()
+        let samples = [
+            "0", "0.00", "7", "-12.3400", "10000", "0.0001", "-0.000001", ".5", "99999999.9999",
+            "123456789012345678901234567890.000000001", "NaN", "Infinity", "-Infinity",
+        ]
+        for sample in samples {
+            let row = try connection.query("SELECT $1::numeric, $1::numeric::text", [.numeric(sample)])[0]
+            XCTAssertEqual(try row.string(0), try row.string(1), sample)  // our decoding = the server's text
+            XCTAssertEqual(try row.value(0), .numeric(try row.string(1)))
+        }
+        // Into a DECIMAL(5,4) column (the seed's change failure rate), from text and integers.
+        try connection.execute(script: "CREATE TABLE rates (rate DECIMAL(5,4), count numeric)")
+        let insert = PostgresStatement("INSERT INTO rates VALUES ($1, $2)", parameterTypes: [.numeric, .numeric])
+        try connection.query(insert, [.text("0.25"), .int8(Int64.max)])
+        let row = try connection.query("SELECT rate, count FROM rates")[0]
+        XCTAssertEqual(try row.string(0), "0.2500")
+        XCTAssertEqual(try row.double(0), 0.25)
+        XCTAssertEqual(try row.string(1), String(Int64.max))
+        XCTAssertEqual(expectError(try connection.query("SELECT $1::numeric", [.numeric("1.2.3")]))?.kind, .client)
+    }
+
+    func testIntervalAndArrays() throws {
+        let connection = try connect()
+        let interval = PostgresInterval(months: 14, days: -3, microseconds: 3_723_000_001)
+        let row = try connection.query(
+            "SELECT $1::interval, $1::interval::text, $2::text[], $3::int8[], '{}'::text[], ARRAY['a', NULL]::text[]",
+            [
+                .interval(interval), .array(["x", "é \"q\"", .null, ""], of: .text),
+                .array([.int8(Int64.min), .int8(0)], of: .int8),
+            ])[0]
+        XCTAssertEqual(try row.get(0, as: PostgresInterval.self), interval)
+        XCTAssertEqual(try row.string(1), "1 year 2 mons -3 days +01:02:03.000001")
+        XCTAssertEqual(try row.array(2, of: String?.self), ["x", "é \"q\"", nil, ""])
+        XCTAssertEqual(try row.array(3, of: Int64.self), [Int64.min, 0])
+        XCTAssertEqual(try row.array(4, of: String.self), [])
+        XCTAssertEqual(try row.value(5), .array(["a", .null], of: .text))
+        XCTAssertNotNil(expectError(try row.array(5, of: String.self)))  // a NULL element needs String?
+        XCTAssertNotNil(expectError(try row.array(0, of: String.self)))  // not an array
+    }
 }
