@@ -4,7 +4,7 @@ import XCTest
 
 final class WorkerTests: PostgresTestCase {
     func testRunFromTasks() async throws {
-        let url = try PostgresServer.shared().createDatabase(prefix: "worker")
+        let url = try makeDatabase(prefix: "worker")
         let worker = try await PostgresWorker.connect(url)
         XCTAssertEqual(worker.address, url)
         try await worker.run { try $0.execute(script: "CREATE TABLE t (id int8 PRIMARY KEY, by_task int8)") }
