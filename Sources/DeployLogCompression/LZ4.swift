@@ -71,29 +71,42 @@ public final class LZ4Compressor {
         window.deallocate()
     }
 
+    /// The most bytes `compress` can write for `count` bytes of input.
+    public static func bound(_ count: Int) -> Int { Int(LZ4_compressBound(Int32(count))) }
+
     /// Compresses `source` and appends the compressed bytes to `output`; returns their count.
     @discardableResult
     public func compress(_ source: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Int {
-        let bound = Int(LZ4_compressBound(Int32(source.count)))
+        let bound = LZ4Compressor.bound(source.count)
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: bound))
-        let written = output.withUnsafeMutableBytes { out -> Int32 in
-            let dst = out.baseAddress!.advanced(by: start).assumingMemoryBound(to: CChar.self)
-            guard let dictionary else {
-                return LZ4_compress_fast_extState(
-                    UnsafeMutableRawPointer(working), source.baseAddress?.assumingMemoryBound(to: CChar.self), dst,
-                    Int32(source.count), Int32(bound), acceleration)
-            }
+        let written = output.withUnsafeMutableBytes { out in
+            compress(source, to: out.baseAddress! + start, capacity: bound)
+        }
+        output.removeLast(bound - written)
+        return written
+    }
+
+    /// Compresses `source` to `destination`, which has room for `capacity` bytes, at least
+    /// `bound(source.count)`; returns the bytes written.
+    public func compress(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer, capacity: Int) -> Int {
+        precondition(capacity >= LZ4Compressor.bound(source.count), "LZ4 output needs room for the bound")
+        let dst = destination.assumingMemoryBound(to: CChar.self)
+        let written: Int32
+        if let dictionary {
             let dictCount = dictionary.bytes.count
             if window.count - dictCount < source.count { prepare(room: max(source.count, 2 * (window.count - dictCount))) }
             let input = window.baseAddress! + dictCount
             if let s = source.baseAddress { input.copyMemory(from: s, byteCount: source.count) }
             UnsafeMutableRawPointer(working).copyMemory(from: prepared, byteCount: MemoryLayout<LZ4_stream_t>.size)
-            return LZ4_compress_fast_continue(
-                working, input.assumingMemoryBound(to: CChar.self), dst, Int32(source.count), Int32(bound), acceleration)
+            written = LZ4_compress_fast_continue(
+                working, input.assumingMemoryBound(to: CChar.self), dst, Int32(source.count), Int32(capacity), acceleration)
+        } else {
+            written = LZ4_compress_fast_extState(
+                UnsafeMutableRawPointer(working), source.baseAddress?.assumingMemoryBound(to: CChar.self), dst,
+                Int32(source.count), Int32(capacity), acceleration)
         }
         precondition(written > 0 || source.isEmpty, "LZ4 compression cannot fail with a bound-sized buffer")
-        output.removeLast(bound - Int(written))
         return Int(written)
     }
 

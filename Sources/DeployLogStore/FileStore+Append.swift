@@ -14,10 +14,12 @@ extension FileStore {
         return try result.get()
     }
 
+    /// The events of a group, written but not yet in the index: their chain hashes and where
+    /// their records are.
     private struct Staged {
-        var event: RecordedEvent
-        var hash: Digest
-        var location: LogIndex.Location
+        var events: [RecordedEvent] = []
+        var hashes: [Digest] = []
+        var locations: [LogIndex.Location] = []
     }
 
     /// Writes one group: runs on the leader thread only.
@@ -31,7 +33,7 @@ extension FileStore {
 
         stateLock.lock()
         var buffer = [UInt8]()
-        var staged = [Staged]()
+        var staged = Staged()
         let segmentIndex: Int
         let writeOffset: Int64
         let fd: Int32
@@ -59,12 +61,11 @@ extension FileStore {
         let results = stage(batch, into: &buffer, staged: &staged, segment: segmentIndex, writeOffset: writeOffset)
         stateLock.unlock()
 
-        if !staged.isEmpty {
-            let last = staged[staged.count - 1]
+        if let lastEvent = staged.events.last, let lastHash = staged.hashes.last {
             SegmentFormat.appendRecord(to: &buffer) { b in
                 b.append(SegmentFormat.Kind.commit.rawValue)
-                b.appendVarint(UInt64(last.event.position))
-                Swift.withUnsafeBytes(of: last.hash.value) { b.append(contentsOf: $0) }
+                b.appendVarint(UInt64(lastEvent.position))
+                Swift.withUnsafeBytes(of: lastHash.value) { b.append(contentsOf: $0) }
             }
             let path = state.segments[segmentIndex].path
             do {
@@ -80,17 +81,20 @@ extension FileStore {
         }
 
         stateLock.lock()
-        for s in staged { state.index.add(s.event, hash: s.hash, location: s.location) }
+        staged.events.withUnsafeBufferPointer { events in
+            // Through the buffer: each event is lent to the index, not copied.
+            for k in events.indices { state.index.add(events[k], hash: staged.hashes[k], location: staged.locations[k]) }
+        }
         state.segments[segmentIndex].committedEnd = writeOffset + Int64(buffer.count)
         state.localWriteInProgress = false
-        if !staged.isEmpty {
+        if !staged.events.isEmpty {
             state.generation &+= 1
             stateLock.broadcast()
         }
         let head = state.index.head
         let headHash = state.index.headHash
         stateLock.unlock()
-        if !staged.isEmpty { noteHead(position: head, hash: headHash) }
+        if !staged.events.isEmpty { noteHead(position: head, hash: headHash) }
         // Only now, durable, do the waiting appenders learn their results.
         for (r, result) in zip(batch, results) { r.result = result }
     }
@@ -113,12 +117,14 @@ extension FileStore {
     /// Checks and encodes every request of the group, in order; a request that conflicts fails
     /// alone and leaves nothing behind. Caller holds `stateLock`.
     private func stage(
-        _ batch: [GroupCommitter.Request], into buffer: inout [UInt8], staged: inout [Staged], segment: Int, writeOffset: Int64
+        _ batch: [GroupCommitter.Request], into buffer: inout [UInt8], staged: inout Staged, segment: Int, writeOffset: Int64
     ) -> [Result<AppendResult, StoreError>] {
         var results = [Result<AppendResult, StoreError>]()
         if state.compressors.first?.dictionary?.id != state.currentDictionary?.id || state.compressors.isEmpty {
             state.compressors = (0..<FileStore.encodeWorkers).map { _ in LZ4Compressor(dictionary: state.currentDictionary) }
         }
+        // The last version of each stream the group touched, but for the stream of the previous
+        // accepted event, which is `last`.
         var versions = [String: Int64]()
         var ids = [EventID: (Int64, Int64)]()
         ids.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
@@ -184,93 +190,25 @@ extension FileStore {
         }
         guard !accepted.isEmpty else { return results }
 
-        // 2. Encode (canonical bytes, packed, compressed, framed): independent per event, so
-        //    large groups are split between the cores.
-        let parts = EncodedPart.encode(
-            accepted, compressors: state.compressors, dictionaryId: UInt64(state.currentDictionary?.id ?? 0))
+        // 2. Encode (canonical bytes, chain hashes, packed, compressed, framed records), on
+        //    every core for a large group.
+        let group = EncodedGroup.encode(
+            accepted, previousHash: index.headHash, compressors: state.compressors,
+            dictionaryId: UInt64(state.currentDictionary?.id ?? 0))
 
-        // 3. Chain the hashes and lay the records out, in order.
-        var chain = index.headHash
-        staged.reserveCapacity(accepted.count)
-        var e = 0
-        for part in parts {
-            part.bytes.withUnsafeBytes { bytes in
-                for r in part.ranges {
-                    chain = ChainHash.next(previous: chain, canonical: UnsafeRawBufferPointer(rebasing: bytes[r.canonical]))
-                    let start = buffer.count
-                    buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[r.record]))
-                    let loc = LogIndex.Location(
-                        segment: Int32(segment), offset: UInt32(writeOffset + Int64(start)), length: UInt32(r.record.count))
-                    staged.append(Staged(event: accepted[e], hash: chain, location: loc))
-                    e += 1
-                }
-            }
+        // 3. Lay the records out.
+        buffer = group.records
+        var start = 0
+        staged.locations.reserveCapacity(accepted.count)
+        for end in group.recordEnds {
+            staged.locations.append(LogIndex.Location(
+                segment: Int32(segment), offset: UInt32(writeOffset + Int64(start)), length: UInt32(end - start)))
+            start = end
         }
+        staged.events = accepted
+        staged.hashes = group.hashes
         return results
     }
-}
-
-/// The encoded form of a run of events: their canonical bytes and framed records, side by side
-/// in one buffer.
-struct EncodedPart {
-    var bytes: [UInt8] = []
-    var ranges: [(canonical: Range<Int>, record: Range<Int>)] = []
-
-    /// Encodes `events` in order, on up to `compressors.count` threads (one compressor each).
-    static func encode(_ events: [RecordedEvent], compressors: [LZ4Compressor], dictionaryId: UInt64) -> [EncodedPart] {
-        let workers = events.count >= 128 ? compressors.count : 1
-        let chunk = (events.count + workers - 1) / workers
-        let out = UnsafeMutableBufferPointer<EncodedPart>.allocate(capacity: workers)
-        out.initialize(repeating: EncodedPart())
-        defer { out.deallocate() }
-        // Each worker reads the shared events and writes only its own slot and compressor.
-        let shared = UncheckedSendable((events, compressors, out))
-        let run: @Sendable (Int) -> Void = { w in
-            let (events, compressors, out) = shared.value
-            let lo = w * chunk
-            let hi = min(events.count, lo + chunk)
-            guard lo < hi else { return }
-            out[w] = EncodedPart.encode(events[lo..<hi], compressor: compressors[w], dictionaryId: dictionaryId)
-        }
-        if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
-        let parts = Array(out)
-        _ = out.deinitialize()
-        return parts
-    }
-
-    private static func encode(_ events: ArraySlice<RecordedEvent>, compressor: LZ4Compressor, dictionaryId: UInt64) -> EncodedPart {
-        var part = EncodedPart()
-        part.bytes.reserveCapacity(events.count * 1024)
-        part.ranges.reserveCapacity(events.count)
-        // The canonical bytes are written straight into the part's buffer, the record after them.
-        var writer = CanonicalJSONWriter(reservingCapacity: 0)
-        swap(&writer.bytes, &part.bytes)
-        var packed = [UInt8]()
-        packed.reserveCapacity(2048)
-        for event in events {
-            let c0 = writer.bytes.count
-            event.writeCanonical(into: &writer)
-            let r0 = writer.bytes.count
-            packed.removeAll(keepingCapacity: true)
-            writer.bytes.withUnsafeBytes { EventPacking.pack(UnsafeRawBufferPointer(rebasing: $0[c0..<r0]), into: &packed) }
-            SegmentFormat.appendRecord(to: &writer.bytes) { b in
-                b.append(SegmentFormat.Kind.event.rawValue)
-                b.appendVarint(UInt64(event.position))
-                b.appendVarint(dictionaryId)
-                b.appendVarint(UInt64(packed.count))
-                packed.withUnsafeBytes { _ = compressor.compress($0, appendingTo: &b) }
-            }
-            part.ranges.append((c0..<r0, r0..<writer.bytes.count))
-        }
-        swap(&writer.bytes, &part.bytes)
-        return part
-    }
-}
-
-/// A value handed to worker threads that the caller keeps from being shared unsafely.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// The writer lock, kept between commits while this process keeps appending and released once
@@ -342,3 +280,4 @@ final class WriterLease: @unchecked Sendable {
         held = false
     }
 }
+

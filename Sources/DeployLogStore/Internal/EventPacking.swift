@@ -21,27 +21,32 @@ enum EventPacking {
     static let timeMarker: UInt8 = 0xFE
     static let hexMarker: UInt8 = 0xFD
 
+    /// The value of a lowercase hex digit. (Comparisons, not a range pattern: `case 48...57`
+    /// compiles to a call per byte.)
     @inline(__always)
     private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        default: nil
-        }
+        let digit = c &- 48
+        if digit < 10 { return digit }
+        let letter = c &- 97
+        if letter < 6 { return letter &+ 10 }
+        return nil
     }
 
     /// Appends the packed form of `src` to `out`.
     static func pack(_ src: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        // Packing never lengthens: write into room for all of `src`, then trim.
+        // Packing never lengthens: make room for all of `src` (a copy of it is the cheapest way
+        // to grow an array), pack over it, then trim.
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: src.count))
+        out.append(contentsOf: src)
         let written = out.withUnsafeMutableBytes { o in
-            packRaw(src, into: o.baseAddress!.assumingMemoryBound(to: UInt8.self) + start)
+            pack(src, to: o.baseAddress!.assumingMemoryBound(to: UInt8.self) + start)
         }
         out.removeLast(src.count - written)
     }
 
-    private static func packRaw(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<UInt8>) -> Int {
+    /// Writes the packed form of `src` to `dst`, which has room for `src.count` bytes (packing
+    /// never lengthens); returns the bytes written.
+    static func pack(_ src: UnsafeRawBufferPointer, to dst: UnsafeMutablePointer<UInt8>) -> Int {
         guard let raw = src.baseAddress else { return 0 }
         let base = raw.assumingMemoryBound(to: UInt8.self)
         let n = src.count

@@ -69,6 +69,47 @@ enum SegmentFormat {
     }
 }
 
+extension SegmentFormat {
+    /// The most bytes `writeEventRecord` writes for `packedCount` bytes of packed event.
+    static func eventRecordBound(packedCount: Int) -> Int {
+        frameSize + 1 + 3 * 10 + LZ4Compressor.bound(packedCount)
+    }
+
+    /// Writes an event record (frame and body) for the packed event `packed` to `out`, which has
+    /// room for `eventRecordBound`; returns the bytes written. The same bytes as `appendRecord`
+    /// with an event body, without growing an array per field.
+    static func writeEventRecord(
+        position: Int64, dictionaryId: UInt64, packed: UnsafeRawBufferPointer, compressor: LZ4Compressor,
+        to out: UnsafeMutableRawPointer
+    ) -> Int {
+        var o = frameSize
+        out.storeBytes(of: Kind.event.rawValue, toByteOffset: o, as: UInt8.self)
+        o += 1
+        o += writeVarint(UInt64(position), to: out + o)
+        o += writeVarint(dictionaryId, to: out + o)
+        o += writeVarint(UInt64(packed.count), to: out + o)
+        o += compressor.compress(packed, to: out + o, capacity: LZ4Compressor.bound(packed.count))
+        let body = UnsafeRawBufferPointer(start: out + frameSize, count: o - frameSize)
+        out.storeBytes(of: UInt32(o - frameSize).littleEndian, toByteOffset: 0, as: UInt32.self)
+        out.storeBytes(of: CRC32C.checksum(body).littleEndian, toByteOffset: 4, as: UInt32.self)
+        return o
+    }
+
+    /// Writes `v` as a varint (at most 10 bytes) to `out`; returns the bytes written.
+    @inline(__always)
+    static func writeVarint(_ v: UInt64, to out: UnsafeMutableRawPointer) -> Int {
+        var v = v
+        var n = 0
+        while v >= 0x80 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: n, as: UInt8.self)
+            v >>= 7
+            n += 1
+        }
+        out.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
+        return n + 1
+    }
+}
+
 /// A record read from a segment.
 enum SegmentRecord {
     case event(position: Int64, dictionaryId: UInt32, packedLength: Int, payload: UnsafeRawBufferPointer)
