@@ -126,27 +126,33 @@ extension FileStore {
         // The last version of each stream the group touched, but for the stream of the previous
         // accepted event, which is `last`.
         var versions = [String: Int64]()
-        var ids = [EventID: (Int64, Int64)]()
+        var last: (stream: String, version: Int64)? = nil
+        // The new event ids of the group, each with its index in `accepted`.
+        var ids = [EventID: Int]()
         ids.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
         var accepted = [RecordedEvent]()
         let index = state.index
         // 1. Decide, in order: idempotent repeats, expected versions, positions. Cheap.
-        // The stream of the previous event and its version (`versions` holds the others).
-        var last: (stream: String, version: Int64?)? = nil
         for request in batch {
-            let mark = (accepted.count, versions, ids, last)
+            // What a request that fails takes back: its events (and their ids), `last`, and the
+            // entries it changed in `versions`, with their values before.
+            let mark = accepted.count
+            let lastMark = last
+            var versionsChanged = [(String, Int64?)]()
             var positions = [Int64]()
             var streamVersions = [Int64]()
             var appended = 0
             var failure: StoreError?
             for p in request.events {
-                let key = p.eventId
-                if let (pos, ver) = ids[key] {
-                    positions.append(pos)
-                    streamVersions.append(ver)
+                // A new id (the common case) is claimed with one lookup; a repeat is put back.
+                if let earlier = ids.updateValue(accepted.count, forKey: p.eventId) {
+                    ids[p.eventId] = earlier
+                    positions.append(accepted[earlier].position)
+                    streamVersions.append(accepted[earlier].streamVersion)
                     continue
                 }
                 if let pos = index.position(of: p.eventId) {
+                    ids.removeValue(forKey: p.eventId)
                     positions.append(pos)
                     streamVersions.append(index.streamVersion(at: pos))
                     continue
@@ -155,7 +161,7 @@ extension FileStore {
                 if let l = last, l.stream == p.stream {
                     current = l.version
                 } else {
-                    if let l = last, let v = l.version { versions[l.stream] = v }
+                    if let l = last { versionsChanged.append((l.stream, versions.updateValue(l.version, forKey: l.stream))) }
                     current = versions[p.stream] ?? index.lastVersion(of: p.stream)
                 }
                 switch p.expectedVersion {
@@ -164,7 +170,10 @@ extension FileStore {
                 case .exact(let v) where current == v: break
                 default: failure = StoreError.wrongExpectedVersion(stream: p.stream, expected: p.expectedVersion, actual: current)
                 }
-                if failure != nil { break }
+                if failure != nil {
+                    ids.removeValue(forKey: p.eventId)
+                    break
+                }
                 let version = (current ?? -1) + 1
                 let position = index.head + Int64(accepted.count) + 1
                 let now = options.clock()
@@ -173,16 +182,15 @@ extension FileStore {
                     schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
                     metadata: p.metadata, data: p.data, extra: p.extra))
                 last = (p.stream, version)
-                ids[key] = (position, version)
                 positions.append(position)
                 streamVersions.append(version)
                 appended += 1
             }
             if let failure {
-                accepted.removeSubrange(mark.0...)
-                versions = mark.1
-                ids = mark.2
-                last = mark.3
+                for e in accepted[mark...] { ids.removeValue(forKey: e.eventId) }
+                accepted.removeSubrange(mark...)
+                for (stream, before) in versionsChanged.reversed() { versions[stream] = before }
+                last = lastMark
                 results.append(.failure(failure))
             } else {
                 results.append(.success(AppendResult(positions: positions, streamVersions: streamVersions, appendedCount: appended)))
