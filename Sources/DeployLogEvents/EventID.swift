@@ -92,6 +92,17 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public var description: String { text }
     public static func < (a: EventID, b: EventID) -> Bool { (a.high, a.low) < (b.high, b.low) }
+
+    // Written out (as derived) and inlinable: the store's dictionaries of ids, in another module,
+    // hash and compare one on every append and every event indexed.
+    @inlinable
+    public static func == (a: EventID, b: EventID) -> Bool { a.high == b.high && a.low == b.low }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(high)
+        hasher.combine(low)
+    }
 }
 
 /// What a writer expects of a stream before its append.

@@ -20,7 +20,7 @@ struct LogIndex {
     private var streams = NameTable()
     private var streamPositions: [[Int64]] = []
     private var types = NameTable()
-    private var eventIds: [EventID: Int64] = [:]
+    private var eventIds = EventIDTable()
 
     /// Adds the event at position `head + 1`.
     mutating func add(_ e: RecordedEvent, hash: Digest, location: Location) {
@@ -34,7 +34,7 @@ struct LogIndex {
         streamOf.append(sid)
         typeOf.append(tid)
         occurredAt.append(e.occurredAt.microseconds)
-        eventIds[e.eventId] = e.position
+        eventIds.add(e.eventId, at: e.position)
         head = e.position
         headHash = hash
     }
@@ -45,7 +45,7 @@ struct LogIndex {
         return Int64(streamPositions[Int(s)].count) - 1
     }
 
-    func position(of id: EventID) -> Int64? { eventIds[id] }
+    func position(of id: EventID) -> Int64? { eventIds.position(of: id) }
 
     func streamVersion(at position: Int64) -> Int64 {
         let sid = Int(streamOf[Int(position - 1)])
