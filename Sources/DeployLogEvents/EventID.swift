@@ -18,27 +18,27 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     static func parse(_ u: UnsafeBufferPointer<UInt8>) -> EventID? {
-        guard u.count == 36 else { return nil }
+        guard u.count == 36, let p = u.baseAddress, p[8] == 45, p[13] == 45, p[18] == 45, p[23] == 45 else { return nil }
+        // Without a branch per digit (digits and letters alternate at random in a UUID).
+        var bad = false
+        @inline(__always) func nibble(_ c: UInt8) -> UInt64 {
+            let digit = c &- 48
+            let letter = (c | 0x20) &- 97
+            let isDigit = digit < 10
+            bad = bad || !(isDigit || letter < 6)
+            return UInt64(isDigit ? digit : letter &+ 10)
+        }
+        @inline(__always) func hex(_ from: Int, _ count: Int, _ v: inout UInt64) {
+            for k in from..<(from + count) { v = v << 4 | nibble(p[k]) }
+        }
         var hi: UInt64 = 0
         var lo: UInt64 = 0
-        var n = 0
-        for i in 0..<36 {
-            let c = u[i]
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard c == 45 else { return nil }
-                continue
-            }
-            let v: UInt64
-            switch c {
-            case 48...57: v = UInt64(c - 48)
-            case 97...102: v = UInt64(c - 87)
-            case 65...70: v = UInt64(c - 55)
-            default: return nil
-            }
-            if n < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
-            n += 1
-        }
-        return EventID(high: hi, low: lo)
+        hex(0, 8, &hi)
+        hex(9, 4, &hi)
+        hex(14, 4, &hi)
+        hex(19, 4, &lo)
+        hex(24, 12, &lo)
+        return bad ? nil : EventID(high: hi, low: lo)
     }
 
     /// Builds a UUID (version 4 layout, or version 5 layout when `nameBased`) from 16 bytes.

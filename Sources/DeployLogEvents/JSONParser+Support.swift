@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // MARK: - Shared helpers
 
 struct _PendingHeader {
@@ -37,6 +43,14 @@ final class _PendingValues<Element>: ManagedBuffer<_PendingHeader, Element> {
         return bigger
     }
 
+    /// Drops every value (those a failed parse left behind).
+    func removeAll() {
+        withUnsafeMutablePointers { header, elements in
+            elements.deinitialize(count: header.pointee.count)
+            header.pointee.count = 0
+        }
+    }
+
     /// Pushes `value`; the caller has checked `isFull`.
     @inline(__always)
     func push(_ value: Element) {
@@ -57,6 +71,26 @@ final class _PendingValues<Element>: ManagedBuffer<_PendingHeader, Element> {
                 count = n
             }
         }
+    }
+}
+
+/// The two stacks of a parse, kept between parses by `RecordedEvent.DecodeCache` (a parse
+/// would otherwise allocate them anew, a kilobyte and more, for every event).
+struct _ParserStacks: @unchecked Sendable {
+    var members = _PendingValues<JSONObject.Member>.make(capacity: 32)
+    var elements = _PendingValues<JSONValue>.make(capacity: 16)
+
+    init() {}
+
+    init(members: _PendingValues<JSONObject.Member>, elements: _PendingValues<JSONValue>) {
+        self.members = members
+        self.elements = elements
+    }
+
+    /// Whether no other copy holds these stacks: only then may a parse use them. (A cache
+    /// copied to another thread shares them; whichever parse finds them shared makes its own.)
+    mutating func isUnique() -> Bool {
+        isKnownUniquelyReferenced(&members) && isKnownUniquelyReferenced(&elements)
     }
 }
 
@@ -101,6 +135,17 @@ package func _compareUTF8(_ a: String, _ b: String) -> Int {
     if let r, let r { return r }
     if a.utf8.elementsEqual(b.utf8) { return 0 }
     return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
+}
+
+/// Whether the UTF-8 of `a` is exactly `b`.
+@inline(__always)
+package func _utf8Equal(_ a: String, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard a.utf8.count == b.count else { return false }
+    let r = a.utf8.withContiguousStorageIfAvailable { pa -> Bool in
+        guard let x = pa.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, b.count) == 0
+    }
+    return r ?? a.utf8.elementsEqual(b)
 }
 
 /// Byte equality (String's `==` compares by canonical equivalence, JSON keys by code points).

@@ -66,15 +66,29 @@ struct _JSONParserState: ~Copyable {
     var i = 0
     var depth = 0
     /// Members of the objects being parsed, innermost last.
-    var members = _PendingValues<JSONObject.Member>.make(capacity: 32)
+    var members: _PendingValues<JSONObject.Member>
     /// Elements of the arrays being parsed, innermost last.
-    var elements = _PendingValues<JSONValue>.make(capacity: 16)
+    var elements: _PendingValues<JSONValue>
     /// Decoded bytes of a string with escapes.
     var scratch: [UInt8] = []
 
     init(_ p: UnsafePointer<UInt8>, count: Int) {
+        self.init(p, count: count, stacks: _ParserStacks())
+    }
+
+    /// A parse that uses `stacks` (empty, and used by no other parse) for its pending values.
+    init(_ p: UnsafePointer<UInt8>, count: Int, stacks: _ParserStacks) {
         self.p = p
         self.end = count
+        members = stacks.members
+        elements = stacks.elements
+    }
+
+    /// The stacks, emptied, for another parse (this one is over).
+    func takeStacks() -> _ParserStacks {
+        members.removeAll()
+        elements.removeAll()
+        return _ParserStacks(members: members, elements: elements)
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
@@ -150,8 +164,20 @@ struct _JSONParserState: ~Copyable {
     func matches(_ word: StaticString) -> Bool {
         let n = word.utf8CodeUnitCount
         guard end - i >= n else { return false }
-        let w = word.utf8Start
-        for k in 0..<n where p[i + k] != w[k] { return false }
+        let w = UnsafeRawPointer(word.utf8Start)
+        let q = UnsafeRawPointer(p + i)
+        // Eight bytes at a time (the envelope's keys are literals of 8 to 17 bytes).
+        var k = 0
+        while k + 8 <= n {
+            if q.loadUnaligned(fromByteOffset: k, as: UInt64.self) != w.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                return false
+            }
+            k += 8
+        }
+        while k < n {
+            if q.load(fromByteOffset: k, as: UInt8.self) != w.load(fromByteOffset: k, as: UInt8.self) { return false }
+            k += 1
+        }
         return true
     }
 

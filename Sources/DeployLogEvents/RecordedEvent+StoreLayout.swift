@@ -6,7 +6,11 @@ extension RecordedEvent {
     /// general decoder then decides), so it never accepts what that decoder would refuse.
     static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> RecordedEvent? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
-        var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        var stacks = cache.stacks ?? _ParserStacks()
+        cache.stacks = nil
+        if !stacks.isUnique() { stacks = _ParserStacks() }
+        var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks)
+        defer { cache.stacks = st.takeStacks() }
         do {
             guard st.take("{\"data\":") else { return nil }
             let data = try st.parseValue()
@@ -15,10 +19,10 @@ extension RecordedEvent {
                 st.take(",\"metadata\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "{"),
                 case .object(let metadata) = try st.parseValue(),
                 st.take(",\"occurredAt\":"), let occurredBytes = st.quoted(27),
-                let occurredAt = Timestamp(iso8601Bytes: occurredBytes),
+                let occurredAt = Timestamp(canonicalBytes: occurredBytes),
                 st.take(",\"position\":"), let position = st.integer(),
                 st.take(",\"recordedAt\":"), let recordedBytes = st.quoted(27),
-                let recordedAt = Timestamp(iso8601Bytes: recordedBytes),
+                let recordedAt = Timestamp(canonicalBytes: recordedBytes),
                 st.take(",\"schemaVersion\":"), let schemaVersion = st.integer(), schemaVersion <= Int64(Int32.max),
                 st.take(",\"stream\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
                 case let stream = try st.parseString(reusing: &cache.stream),
@@ -43,6 +47,8 @@ extension RecordedEvent {
     public struct DecodeCache: Sendable {
         var stream = ""
         var type = ""
+        /// The parser's stacks, reused from one event to the next.
+        var stacks: _ParserStacks?
         public init() {}
     }
 }
@@ -54,9 +60,7 @@ extension _JSONParserState {
         let start = i + 1
         var j = start
         while j < end, p[j] != UInt8(ascii: "\""), p[j] != UInt8(ascii: "\\") { j += 1 }
-        if j < end, p[j] == UInt8(ascii: "\""), cached.utf8.count == j - start,
-            cached.utf8.elementsEqual(UnsafeBufferPointer(start: p + start, count: j - start))
-        {
+        if j < end, p[j] == UInt8(ascii: "\""), _utf8Equal(cached, UnsafeBufferPointer(start: p + start, count: j - start)) {
             i = j + 1
             return cached
         }
@@ -74,8 +78,8 @@ extension _JSONParserState {
     /// Consumes a string of exactly `count` bytes with no escapes; returns its contents.
     mutating func quoted(_ count: Int) -> UnsafeRawBufferPointer? {
         guard i + count + 2 <= end, p[i] == UInt8(ascii: "\""), p[i + count + 1] == UInt8(ascii: "\"") else { return nil }
+        for k in (i + 1)..<(i + count + 1) where p[k] == UInt8(ascii: "\\") { return nil }
         let inner = UnsafeRawBufferPointer(start: p + i + 1, count: count)
-        if inner.contains(UInt8(ascii: "\\")) { return nil }
         i += count + 2
         return inner
     }

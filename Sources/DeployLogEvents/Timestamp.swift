@@ -80,6 +80,29 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.microseconds = r
     }
 
+    /// Parses exactly the 27-byte canonical text, `YYYY-MM-DDTHH:MM:SS.ffffffZ` — the form the
+    /// store writes — without the general parser's alternatives; nil for anything else (which
+    /// `init(iso8601Bytes:)` may still accept).
+    package init?(canonicalBytes p: UnsafeRawBufferPointer) {
+        guard p.count == 27, p[4] == 45, p[7] == 45, p[10] == 84, p[13] == 58, p[16] == 58, p[19] == 46, p[26] == 90
+        else { return nil }
+        @inline(__always) func digits(_ at: Int, _ count: Int) -> Int64? {
+            var v: Int64 = 0
+            for k in at..<(at + count) {
+                let d = p[k] &- 48
+                guard d < 10 else { return nil }
+                v = v &* 10 &+ Int64(d)
+            }
+            return v
+        }
+        guard let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2),
+            let mi = digits(14, 2), let se = digits(17, 2), let micros = digits(20, 6),
+            mo >= 1, mo <= 12, d >= 1, d <= Timestamp.daysIn(month: mo, year: y), h <= 23, mi <= 59, se <= 59
+        else { return nil }
+        let days = Timestamp.daysFromCivil(y, mo, d)
+        self.microseconds = (days * 86_400 + h * 3600 + mi * 60 + se) * 1_000_000 + micros
+    }
+
     private static func parse(_ p: UnsafeRawBufferPointer) -> Int64? {
         let n = p.count
         var i = 0

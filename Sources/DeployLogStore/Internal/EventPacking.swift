@@ -139,13 +139,8 @@ enum EventPacking {
     }
 
     private static func timestamp(_ p: UnsafeRawBufferPointer, _ at: Int) -> Int64? {
-        // Shape first (cheap), then a full parse and a check that it prints back the same.
-        guard p[at + 4] == 45, p[at + 7] == 45, p[at + 10] == 84, p[at + 13] == 58, p[at + 16] == 58, p[at + 19] == 46,
-            p[at + 26] == 90
-        else { return nil }
-        // That shape is the canonical form, so a valid date prints back exactly the same.
-        guard let t = Timestamp(iso8601Bytes: UnsafeRawBufferPointer(rebasing: p[at..<(at + 27)])) else { return nil }
-        return t.microseconds
+        // Only the canonical form, which a valid date prints back exactly the same.
+        Timestamp(canonicalBytes: UnsafeRawBufferPointer(rebasing: p[at..<(at + 27)]))?.microseconds
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
