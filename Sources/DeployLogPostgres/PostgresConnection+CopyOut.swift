@@ -20,7 +20,9 @@ extension PostgresConnection {
         }
         LibPQ.clear(start)
 
-        let columns = columnTypes.enumerated().map { PostgresColumn(name: "\($0.offset + 1)", type: $0.element, isBinary: true) }
+        let columns = columnTypes.enumerated().map {
+            PostgresColumn(name: "\($0.offset + 1)", type: $0.element, isBinary: true)
+        }
         var parser = BinaryCopyParser(columns: columns)
         var failure: (any Error)?
         var rows = 0
@@ -53,7 +55,9 @@ extension PostgresConnection {
             }
             throw failure
         }
-        if !parser.finished { throw PostgresError(.client, "binary COPY data ended without its trailer", statement: sql) }
+        if !parser.finished {
+            throw PostgresError(.client, "binary COPY data ended without its trailer", statement: sql)
+        }
         return rows
     }
 }
@@ -109,7 +113,8 @@ struct BinaryCopyParser {
             }
             guard complete else { break }
             let storage = PostgresResult.Storage(
-                columns: columns, rowCount: 1, bytes: Array(pending[offset..<position]), starts: starts, lengths: lengths)
+                columns: columns, rowCount: 1, bytes: Array(pending[offset..<position]), starts: starts,
+                lengths: lengths)
             offset = position
             try row(PostgresRow(storage: storage, row: 0))
         }

@@ -59,7 +59,8 @@ public final class PostgresCopyWriter {
             }
             guard let length = Int32(exactly: buffer.count - lengthAt - 4) else {
                 buffer.removeSubrange(rowStart...)
-                throw PostgresError(.client, "row \(rowCount + 1), field \(index + 1) is too large", statement: statement)
+                throw PostgresError(
+                    .client, "row \(rowCount + 1), field \(index + 1) is too large", statement: statement)
             }
             withUnsafeBytes(of: length.bigEndian) { bytes in
                 for i in 0..<4 { buffer[lengthAt + i] = bytes[i] }

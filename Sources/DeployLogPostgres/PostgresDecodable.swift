@@ -111,7 +111,9 @@ extension Double: PostgresDecodable {
         case .float4: self = Double(Float(bitPattern: try field.bigEndian(UInt32.self)))
         case .int2, .int4, .int8: self = Double(try Int64(postgresField: field))
         case .numeric:
-            guard let value = Double(try PostgresNumeric.text(try field.nonNull())) else { throw field.mismatch("Double") }
+            guard let value = Double(try PostgresNumeric.text(try field.nonNull())) else {
+                throw field.mismatch("Double")
+            }
             self = value
         default: throw field.mismatch("Double")
         }
@@ -144,7 +146,8 @@ extension [UInt8]: PostgresDecodable {
             return
         }
         guard field.type == .bytea else { throw field.mismatch("[UInt8]") }
-        guard bytes.count >= 2, bytes.count % 2 == 0, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else {
+        guard bytes.count >= 2, bytes.count % 2 == 0, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x")
+        else {
             throw PostgresError(.client, "bytea text is not in hex format")
         }
         func nibble(_ c: UInt8) throws -> UInt8 {
@@ -206,7 +209,9 @@ extension PostgresField {
         }
         let dimensions = try int32(0)
         let element = PostgresType(oid: UInt32(bitPattern: try int32(8)))
-        guard dimensions <= 1 else { throw PostgresError(.client, "\(dimensions)-dimensional arrays are not supported") }
+        guard dimensions <= 1 else {
+            throw PostgresError(.client, "\(dimensions)-dimensional arrays are not supported")
+        }
         if dimensions == 0 { return [] }
         let count = Int(try int32(12))
         var offset = 20
@@ -221,7 +226,10 @@ extension PostgresField {
             }
             guard offset + length <= bytes.count else { throw PostgresError(.client, "truncated array field") }
             result.append(
-                try body(PostgresField(type: element, isBinary: true, bytes: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))))
+                try body(
+                    PostgresField(
+                        type: element, isBinary: true,
+                        bytes: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))))
             offset += length
         }
         return result

@@ -97,7 +97,8 @@ extension PostgresResult {
                     defer { cell += 1 }
                     let length = Int(lengths[cell])
                     guard length > 0, let value = LibPQ.value(res, row, column) else { continue }
-                    UnsafeMutableRawPointer(buffer.baseAddress! + starts[cell]).copyMemory(from: value, byteCount: length)
+                    UnsafeMutableRawPointer(buffer.baseAddress! + starts[cell]).copyMemory(
+                        from: value, byteCount: length)
                 }
             }
             initialized = total

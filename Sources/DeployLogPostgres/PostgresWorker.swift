@@ -32,7 +32,8 @@ public final class PostgresWorker: Sendable {
             queue.async {
                 continuation.resume(
                     with: Result {
-                        PostgresWorker(connection: try PostgresConnection(connectionString, logger: logger), queue: queue)
+                        PostgresWorker(
+                            connection: try PostgresConnection(connectionString, logger: logger), queue: queue)
                     })
             }
         }

@@ -64,7 +64,9 @@ final class ConnectionTests: PostgresTestCase {
         // server formats the statement itself.
         try admin.query("SELECT set_config('deploylog.pw', $1, false)", ["right-Pa55word"])
         try admin.execute(
-            script: "DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD %L', '\(role)', current_setting('deploylog.pw')); END $$")
+            script:
+                "DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD %L', '\(role)', current_setting('deploylog.pw')); END $$"
+        )
 
         var components = try XCTUnwrap(URLComponents(string: databaseURL))
         components.user = role

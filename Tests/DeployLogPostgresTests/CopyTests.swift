@@ -22,7 +22,8 @@ final class CopyTests: PostgresTestCase {
             .int8(i64 * 1_000_003 - 5_000_000_000), .int4(Int32(i % 1000) - 500), .text("stream-\(i % 13) ✓ ñ"),
             .bytea((0..<(i % 300)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }), .bool(i % 2 == 0),
             .timestamptz(1_764_000_000_000_000 + i64 * 1_234_567), .jsonb(#"{"i": \#(i), "s": "é"}"#),
-            .uuid(UUID(uuid: (UInt8(i & 0xFF), UInt8((i >> 8) & 0xFF), 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1))),
+            .uuid(
+                UUID(uuid: (UInt8(i & 0xFF), UInt8((i >> 8) & 0xFF), 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1))),
         ]
         if i % 17 == 3 { row[1 + i % 7] = .null }
         return row
@@ -116,15 +117,19 @@ final class CopyTests: PostgresTestCase {
                 CREATE TABLE stages (id SERIAL PRIMARY KEY, name VARCHAR(100), started TIMESTAMP, took INTERVAL,
                                      rate DECIMAL(5,4), tags TEXT[], config JSONB, ok BOOLEAN, n INTEGER)
                 """)
-        let types: [PostgresType] = [.varchar, .timestamp, .interval, .numeric, PostgresType.text.arrayType!, .jsonb, .bool, .int4]
+        let types: [PostgresType] = [
+            .varchar, .timestamp, .interval, .numeric, PostgresType.text.arrayType!, .jsonb, .bool, .int4,
+        ]
         let stored = try connection.copyIn(
-            table: "stages", columns: ["name", "started", "took", "rate", "tags", "config", "ok", "n"], columnTypes: types
+            table: "stages", columns: ["name", "started", "took", "rate", "tags", "config", "ok", "n"],
+            columnTypes: types
         ) { writer in
             for i in 0..<100 {
                 try writer.writeRow([
                     .text("stage \(i)"), .timestamptz(1_764_000_000_000_000 + Int64(i)),
                     .interval(PostgresInterval(microseconds: Int64(i) * 1_000_000)), .text("0.\(i % 10)"),
-                    .array([.text("t\(i)"), .null], of: .text), .text(#"{"i": \#(i)}"#), .bool(i % 3 == 0), .int8(Int64(i)),
+                    .array([.text("t\(i)"), .null], of: .text), .text(#"{"i": \#(i)}"#), .bool(i % 3 == 0),
+                    .int8(Int64(i)),
                 ])
             }
         }

@@ -28,7 +28,8 @@ final class IdentifierTests: PostgresTestCase {
         XCTAssertEqual(try names.map { try $0.string(1) }, [table, table])
         XCTAssertEqual(try names.map { try $0.string(2) }, [column, "n"])
         XCTAssertEqual(
-            try connection.query("SELECT string_agg(\(try PostgresIdentifier.quote(column)), ',' ORDER BY n) FROM \(qualified)")[0]
+            try connection.query(
+                "SELECT string_agg(\(try PostgresIdentifier.quote(column)), ',' ORDER BY n) FROM \(qualified)")[0]
                 .string(0), "a,b")
         // Unquoted, the upper-case name would be folded to lower case and not found.
         XCTAssertEqual(

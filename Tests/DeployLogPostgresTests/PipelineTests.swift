@@ -7,7 +7,8 @@ final class PipelineTests: PostgresTestCase {
         parameterTypes: [.int8, .text, .bytea])
 
     private func makeTable(_ connection: PostgresConnection) throws {
-        try connection.execute(script: "CREATE TABLE log (position int8 PRIMARY KEY, stream text NOT NULL, payload bytea)")
+        try connection.execute(
+            script: "CREATE TABLE log (position int8 PRIMARY KEY, stream text NOT NULL, payload bytea)")
     }
 
     func testThousandInsertsInOneSync() throws {
@@ -17,7 +18,10 @@ final class PipelineTests: PostgresTestCase {
             for position in 1...1000 {
                 try pipeline.query(
                     Self.insert,
-                    [.int8(Int64(position)), .text("stream-\(position % 7)"), .bytea(Array(repeating: 7, count: position % 50))])
+                    [
+                        .int8(Int64(position)), .text("stream-\(position % 7)"),
+                        .bytea(Array(repeating: 7, count: position % 50)),
+                    ])
             }
             XCTAssertEqual(pipeline.count, 1000)
         }

@@ -7,7 +7,8 @@ final class PostgresURLTests: XCTestCase {
             PostgresURL.redacted("postgres://deploy:s3cr%40t@db.example.com:5432/prod?sslmode=require"),
             "postgres://deploy:***@db.example.com:5432/prod?sslmode=require")
         XCTAssertEqual(
-            PostgresURL.redacted("postgresql://u:p@[::1]:5432,other:5433/db"), "postgresql://u:***@[::1]:5432,other:5433/db")
+            PostgresURL.redacted("postgresql://u:p@[::1]:5432,other:5433/db"),
+            "postgresql://u:***@[::1]:5432,other:5433/db")
         XCTAssertEqual(
             PostgresURL.redacted("postgresql://host/db?user=u&password=hunter2&sslmode=verify-full"),
             "postgresql://host/db?user=u&password=***&sslmode=verify-full")
@@ -16,7 +17,8 @@ final class PostgresURLTests: XCTestCase {
 
     func testKeepsURLsWithoutPasswords() {
         for url in [
-            "postgresql://postgres@127.0.0.1:5432/postgres", "postgres://host/db", "postgresql://", "postgresql:///db?host=/tmp",
+            "postgresql://postgres@127.0.0.1:5432/postgres", "postgres://host/db", "postgresql://",
+            "postgresql:///db?host=/tmp",
             "postgresql://host:5432/db?application_name=a:b@c",
         ] {
             XCTAssertEqual(PostgresURL.redacted(url), url)

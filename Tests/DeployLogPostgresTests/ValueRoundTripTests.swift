@@ -14,7 +14,9 @@ final class ValueRoundTripTests: PostgresTestCase {
                 .jsonb(#"{"b": [1, 2], "a": "é"}"#), .json(#"{"z":1,  "a":2}"#), .float8(-0.1), .uuid(uuid),
                 .int2(-32768),
             ])[0]
-        XCTAssertEqual(row.columns.map(\.type), [.int8, .int4, .text, .bytea, .bool, .timestamptz, .jsonb, .json, .float8, .uuid, .int2])
+        XCTAssertEqual(
+            row.columns.map(\.type),
+            [.int8, .int4, .text, .bytea, .bool, .timestamptz, .jsonb, .json, .float8, .uuid, .int2])
         XCTAssertTrue(row.columns.allSatisfy(\.isBinary))
         XCTAssertEqual(try row.int64(0), -9_007_199_254_740_993)
         XCTAssertEqual(try row.int32(1), Int32.min)
@@ -66,7 +68,8 @@ final class ValueRoundTripTests: PostgresTestCase {
         try connection.execute(script: "CREATE TABLE n (i8 int8, i4 int4)")
         let extremes: [Int64] = [Int64.min, Int64.min + 1, -1, 0, 1, Int64.max - 1, Int64.max]
         for value in extremes {
-            try connection.query("INSERT INTO n (i8, i4) VALUES ($1, $2)", [.int8(value), .int4(Int32(truncatingIfNeeded: value))])
+            try connection.query(
+                "INSERT INTO n (i8, i4) VALUES ($1, $2)", [.int8(value), .int4(Int32(truncatingIfNeeded: value))])
         }
         let result = try connection.query("SELECT i8, i4 FROM n ORDER BY i8")
         XCTAssertEqual(try result.map { try $0.int64(0) }, extremes)
@@ -78,7 +81,10 @@ final class ValueRoundTripTests: PostgresTestCase {
 
     func testUnicodeAndEmptyText() throws {
         let connection = try connect()
-        let samples = ["", "a", "ñandú", "日本語のテキスト", "emoji 👩‍👩‍👧‍👦 and 🇻🇳", "lỗi \"quoted\" \\ backslash", String(repeating: "ß", count: 100_000)]
+        let samples = [
+            "", "a", "ñandú", "日本語のテキスト", "emoji 👩‍👩‍👧‍👦 and 🇻🇳", "lỗi \"quoted\" \\ backslash",
+            String(repeating: "ß", count: 100_000),
+        ]
         try connection.execute(script: "CREATE TABLE s (id int4, v text)")
         for (index, sample) in samples.enumerated() {
             try connection.query("INSERT INTO s VALUES ($1, $2)", [.int4(Int32(index)), .text(sample)])
@@ -120,7 +126,8 @@ final class ValueRoundTripTests: PostgresTestCase {
         ]
         for (index, instant) in instants.enumerated() {
             try connection.query(
-                "INSERT INTO ts VALUES ($1, $2, $3)", [.int4(Int32(index)), .timestamptz(instant), .timestamptz(instant)])
+                "INSERT INTO ts VALUES ($1, $2, $3)",
+                [.int4(Int32(index)), .timestamptz(instant), .timestamptz(instant)])
         }
         let back = try connection.query("SELECT at, plain FROM ts ORDER BY id")
         XCTAssertEqual(try back.map { try $0.timestamp(0) }, instants)
@@ -141,7 +148,8 @@ final class ValueRoundTripTests: PostgresTestCase {
     func testDeclaredTypesConvertValues() throws {
         let connection = try connect()
         try connection.execute(script: "CREATE TABLE c (small int4, doc jsonb, at timestamp, f float8)")
-        let insert = PostgresStatement("INSERT INTO c VALUES ($1, $2, $3, $4)", parameterTypes: [.int4, .jsonb, .timestamp, .float8])
+        let insert = PostgresStatement(
+            "INSERT INTO c VALUES ($1, $2, $3, $4)", parameterTypes: [.int4, .jsonb, .timestamp, .float8])
         try connection.query(insert, [42, .text(#"{"k": true}"#), .timestamptz(1_000_000), 3])
         let row = try connection.query("SELECT small, doc, at, f FROM c")[0]
         XCTAssertEqual(try row.int64(0), 42)

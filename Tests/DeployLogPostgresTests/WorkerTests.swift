@@ -14,7 +14,9 @@ final class WorkerTests: PostgresTestCase {
                 group.addTask {
                     for i in 0..<25 {
                         let id = Int64(task * 100 + i)
-                        try await worker.run { try $0.query("INSERT INTO t VALUES ($1, $2)", [.int8(id), .int8(Int64(task))]) }
+                        try await worker.run {
+                            try $0.query("INSERT INTO t VALUES ($1, $2)", [.int8(id), .int8(Int64(task))])
+                        }
                     }
                 }
             }

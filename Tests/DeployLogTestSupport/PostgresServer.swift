@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A PostgreSQL server for tests, shared by every test of the process.
@@ -111,11 +111,14 @@ public final class PostgresServer: Sendable {
                 try cluster.start(port: port)
                 Cluster.registerStop(cluster)
                 return PostgresServer(
-                    url: "postgresql://postgres@127.0.0.1:\(port)/postgres", binDirectory: binDirectory, isExternal: false)
+                    url: "postgresql://postgres@127.0.0.1:\(port)/postgres", binDirectory: binDirectory,
+                    isExternal: false)
             } catch {
                 lastError = error
                 // Another process took the port between our probe and the server's bind: try another.
-                guard error.message.contains("could not bind") || error.message.contains("already in use") else { break }
+                guard error.message.contains("could not bind") || error.message.contains("already in use") else {
+                    break
+                }
             }
         }
         cluster.remove()
@@ -139,9 +142,9 @@ public final class PostgresServer: Sendable {
     /// A port nobody listens on now: bind port 0 on 127.0.0.1 and read back what the kernel chose.
     private static func freePort() throws(PostgresServerError) -> Int {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw PostgresServerError("socket() failed: errno \(errno)") }
         defer { close(fd) }
@@ -198,7 +201,8 @@ private struct Cluster: Sendable {
         folder = base + "/" + Self.folderPrefix + UUID().uuidString.lowercased().prefix(13)
         do {
             let manager = FileManager.default
-            try manager.createDirectory(atPath: socket, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try manager.createDirectory(
+                atPath: socket, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try manager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
             try String(getpid()).write(toFile: folder + "/owner.pid", atomically: true, encoding: .utf8)
             if asPostgresUser {
@@ -219,7 +223,8 @@ private struct Cluster: Sendable {
         let path = binDirectory + "/" + tool
         do {
             if asPostgresUser {
-                return try Command.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, directory: folder)
+                return try Command.run(
+                    "/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments, directory: folder)
             }
             return try Command.run(path, arguments, directory: folder)
         } catch {
@@ -330,7 +335,8 @@ enum Command {
     }
 
     typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    typealias ChangeDirectory =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 
     private static func glibc<F>(_ name: String, _: F.Type) -> F? {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }

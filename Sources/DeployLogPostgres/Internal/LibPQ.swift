@@ -173,8 +173,12 @@ enum LibPQ {
     static func columnName(_ res: Result, _ column: Int) -> String { string(PQfname(res, Int32(column))) }
     static func columnType(_ res: Result, _ column: Int) -> UInt32 { PQftype(res, Int32(column)) }
     static func columnIsBinary(_ res: Result, _ column: Int) -> Bool { PQfformat(res, Int32(column)) == 1 }
-    static func isNull(_ res: Result, _ row: Int, _ column: Int) -> Bool { PQgetisnull(res, Int32(row), Int32(column)) == 1 }
-    static func length(_ res: Result, _ row: Int, _ column: Int) -> Int { Int(PQgetlength(res, Int32(row), Int32(column))) }
+    static func isNull(_ res: Result, _ row: Int, _ column: Int) -> Bool {
+        PQgetisnull(res, Int32(row), Int32(column)) == 1
+    }
+    static func length(_ res: Result, _ row: Int, _ column: Int) -> Int {
+        Int(PQgetlength(res, Int32(row), Int32(column)))
+    }
     static func value(_ res: Result, _ row: Int, _ column: Int) -> UnsafeRawPointer? {
         PQgetvalue(res, Int32(row), Int32(column)).map { UnsafeRawPointer($0) }
     }

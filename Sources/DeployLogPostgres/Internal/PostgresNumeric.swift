@@ -66,7 +66,9 @@ enum PostgresNumeric {
     /// The decimal text of a binary numeric, as PostgreSQL prints it (with `dscale` fraction digits).
     static func text(_ bytes: UnsafeRawBufferPointer) throws -> String {
         guard bytes.count >= 8 else { throw PostgresError(.client, "numeric field of \(bytes.count) bytes") }
-        func int16(_ offset: Int) -> Int16 { Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int16.self)) }
+        func int16(_ offset: Int) -> Int16 {
+            Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int16.self))
+        }
         let count = Int(int16(0))
         let weight = Int(int16(2))
         let sign = UInt16(bitPattern: int16(4))
