@@ -223,6 +223,8 @@ public final class FileStore: EventStore, @unchecked Sendable {
 
         var i = 0
         var decoders = [RecordDecoder](repeating: RecordDecoder(), count: FileStore.encodeWorkers)
+        // The bytes of each read, in one buffer kept from read to read.
+        var buffer = [UInt8]()
         while i < wanted.count {
             // One read: this record and the following wanted ones of the same segment, up to 1 MiB.
             let loc = wanted[i].1
@@ -238,18 +240,24 @@ public final class FileStore: EventStore, @unchecked Sendable {
             }
             end = min(end, ends[seg])
             let count = Int(end - start)
-            let window = [UInt8](unsafeUninitializedCapacity: count) { buf, n in
-                n = (try? Sys.pread(fds[seg], buf.baseAddress!, count, start, path: paths[seg])) ?? 0
+            if buffer.count < count { buffer = [UInt8](repeating: 0, count: max(count, 1 << 20)) }
+            let read = buffer.withUnsafeMutableBytes { b in
+                (try? Sys.pread(fds[seg], b.baseAddress!, count, start, path: paths[seg])) ?? 0
             }
-            guard window.count == count else {
+            guard read == count else {
                 throw StoreError(.io, "short read of \(paths[seg]) at offset \(start)", position: wanted[i].0)
             }
             // Decode the window's events (on both cores when there are many), deliver in order.
-            let events = try FileStore.decodeWindow(
-                window, windowStart: start, wanted: wanted[i..<j], dictionaries: dicts, path: paths[seg], decoders: &decoders)
+            let runs = try buffer.withUnsafeBytes { b in
+                try FileStore.decodeWindow(
+                    UnsafeRawBufferPointer(rebasing: b[0..<count]), windowStart: start, wanted: wanted[i..<j],
+                    dictionaries: dicts, path: paths[seg], decoders: &decoders)
+            }
             // The index chose these positions by the filter already.
-            for event in events {
-                if try !body(event) { return event.position }
+            for run in runs {
+                for event in run {
+                    if try !body(event) { return event.position }
+                }
             }
             i = j
         }
@@ -263,57 +271,55 @@ public final class FileStore: EventStore, @unchecked Sendable {
         var cache = RecordedEvent.DecodeCache()
     }
 
-    /// Decodes the wanted records of one window, in order; large windows on several threads.
+    /// Decodes the wanted records of one window, in order, in runs (large windows in chunks, on
+    /// several threads).
     static func decodeWindow(
-        _ window: [UInt8], windowStart: Int64, wanted: ArraySlice<(Int64, LogIndex.Location, Digest)>,
+        _ window: UnsafeRawBufferPointer, windowStart: Int64, wanted: ArraySlice<(Int64, LogIndex.Location, Digest)>,
         dictionaries: LZ4Decompressor, path: String, decoders: inout [RecordDecoder]
-    ) throws(StoreError) -> [RecordedEvent] {
+    ) throws(StoreError) -> [[RecordedEvent]] {
         let items = Array(wanted)
+        let bytes = UncheckedSendable(window)
         @Sendable func decode(_ range: Range<Int>, _ d: inout RecordDecoder) -> Result<[RecordedEvent], StoreError> {
             var out = [RecordedEvent]()
             out.reserveCapacity(range.count)
-            return window.withUnsafeBytes { w in
-                for k in range {
-                    let (p, loc, digest) = items[k]
-                    do {
-                        var e = try decodeEventRecord(
-                            w, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,
-                            scratch: &d.raw, packed: &d.packed, cache: &d.cache, where: path)
-                        e.hash = digest.bytes
-                        out.append(e)
-                    } catch let e as StoreError {
-                        return .failure(e)
-                    } catch {
-                        return .failure(StoreError(.corruption, "position \(p): \(error)", position: p))
-                    }
+            for k in range {
+                let (p, loc, digest) = items[k]
+                do {
+                    var e = try decodeEventRecord(
+                        bytes.value, at: Int(Int64(loc.offset) - windowStart), expectedPosition: p, dictionaries: dictionaries,
+                        scratch: &d.raw, packed: &d.packed, cache: &d.cache, where: path)
+                    e.hash = digest.bytes
+                    out.append(e)
+                } catch let e as StoreError {
+                    return .failure(e)
+                } catch {
+                    return .failure(StoreError(.corruption, "position \(p): \(error)", position: p))
                 }
-                return .success(out)
             }
+            return .success(out)
         }
         let workers = items.count >= 256 ? decoders.count : 1
-        if workers == 1 { return try decode(0..<items.count, &decoders[0]).get() }
-        let chunk = (items.count + workers - 1) / workers
-        let results = UnsafeMutableBufferPointer<Result<[RecordedEvent], StoreError>>.allocate(capacity: workers)
-        results.initialize(repeating: .success([]))
-        defer { results.deinitialize(); results.deallocate() }
-        let scratch = UnsafeMutableBufferPointer<RecordDecoder>.allocate(capacity: workers)
-        _ = scratch.initialize(from: decoders.prefix(workers))
-        defer {
-            for k in 0..<workers { decoders[k] = scratch[k] }
-            scratch.deinitialize()
-            scratch.deallocate()
+        if workers == 1 { return [try decode(0..<items.count, &decoders[0]).get()] }
+        // Chunks taken in turn rather than one share per thread: a thread that starts late (a
+        // wake-up can take a millisecond) takes fewer, and none waits for it at the end.
+        let chunkSize = 64
+        let chunkCount = (items.count + chunkSize - 1) / chunkSize
+        let next = ChunkCounter()
+        var results = [Result<[RecordedEvent], StoreError>](repeating: .success([]), count: chunkCount)
+        results.withUnsafeMutableBufferPointer { results in
+            decoders.withUnsafeMutableBufferPointer { scratch in
+                // Each worker writes only its own scratch slot and the result slots of its chunks.
+                let shared = UncheckedSendable((results, scratch))
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let (results, scratch) = shared.value
+                    while let c = next.take(below: chunkCount) {
+                        let lo = c * chunkSize
+                        results[c] = decode(lo..<min(items.count, lo + chunkSize), &scratch[w])
+                    }
+                }
+            }
         }
-        // Each worker writes only its own result and scratch slots.
-        let shared = UncheckedSendable((results, scratch))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let (results, scratch) = shared.value
-            let lo = w * chunk
-            results[w] = decode(lo..<min(items.count, lo + chunk), &scratch[w])
-        }
-        var all = [RecordedEvent]()
-        all.reserveCapacity(items.count)
-        for k in 0..<workers { all.append(contentsOf: try results[k].get()) }
-        return all
+        return try results.map { r throws(StoreError) in try r.get() }
     }
 
     /// Decodes the event record at `offset` of `buf`, checking frame, checksum, position,

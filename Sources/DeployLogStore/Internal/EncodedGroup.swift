@@ -160,8 +160,8 @@ private struct CanonicalShare {
     }
 }
 
-/// Hands out chunk numbers in order, each once, to the threads of an encoding.
-private final class ChunkCounter: @unchecked Sendable {
+/// Hands out chunk numbers in order, each once, to the threads sharing a piece of work.
+final class ChunkCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
 
