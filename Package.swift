@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "DeployLogStore", targets: ["DeployLogStore"]),
         .library(name: "DeployLogProjections", targets: ["DeployLogProjections"]),
         .library(name: "DeployLogPostgres", targets: ["DeployLogPostgres"]),
+        .library(name: "DeployLogProjectionSink", targets: ["DeployLogProjectionSink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,12 +53,26 @@ let package = Package(
             name: "DeployLogProjections",
             dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogCompression", "CDeployLogCRC"],
             swiftSettings: upcoming),
+        // Embeds projections/*.sql (the read model of record) in the sink as Swift string
+        // constants at build time: one source, nothing to find at run time.
+        .plugin(
+            name: "EmbedProjectionSQL", capability: .buildTool(), path: "Sources/DeployLogProjectionSink/Plugin"),
+        // The projection sink: the projectors' rows into PostgreSQL (rebuild, catch-up, swap, status).
+        .target(
+            name: "DeployLogProjectionSink",
+            dependencies: [
+                "DeployLogProjections", "DeployLogPostgres", "DeployLogStore", "DeployLogEvents",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Plugin"],
+            swiftSettings: upcoming,
+            plugins: ["EmbedProjectionSQL"]),
         // The command-line tool.
         .executableTarget(
             name: "deploylog",
             dependencies: [
-                "DeployLogEvents", "DeployLogStore", "DeployLogProjections",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DeployLogEvents", "DeployLogStore", "DeployLogProjections", "DeployLogProjectionSink",
+                "DeployLogPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
@@ -86,6 +101,13 @@ let package = Package(
         .testTarget(
             name: "DeployLogProjectionsTests",
             dependencies: ["DeployLogProjections", "DeployLogEvents", "DeployLogStore", "DeployLogTestSupport"],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogProjectionSinkTests",
+            dependencies: [
+                "DeployLogProjectionSink", "DeployLogProjections", "DeployLogPostgres", "DeployLogStore",
+                "DeployLogEvents", "DeployLogTestSupport",
+            ],
             swiftSettings: upcoming),
         .testTarget(
             name: "DeployLogCLITests",

@@ -1,0 +1,276 @@
+public import DeployLogEvents
+public import DeployLogPostgres
+public import DeployLogProjections
+public import DeployLogStore
+public import Logging
+
+/// Writes the projectors' rows to PostgreSQL: the tables of `projections/*.sql` in one schema
+/// (default `deploylog_read`), with one checkpoint per projector in
+/// `deploylog_projection_checkpoints` beside them.
+///
+/// - `rebuild(only:)`: folds the log, then in **one transaction** creates what is missing (runs
+///   the SQL), empties the projectors' tables, bulk-loads them with binary COPY and writes their
+///   checkpoints (head position and chain hash). All projectors share that transaction, so the
+///   tables always reflect one position of the log; a failure leaves the previous rows and
+///   checkpoints as they were.
+/// - `catchUp()`: folds the log, then in one transaction upserts only the rows changed after
+///   each projector's checkpoint and moves the checkpoints to the head. A projector without a
+///   checkpoint, with one of another version, or with one from another log (its hash differs)
+///   is rebuilt in that transaction instead.
+/// - `rebuildWithoutDowntime()`: builds every table into a shadow schema (`<schema>_next`),
+///   catches it up with what was appended meanwhile, and swaps it in with two schema renames in
+///   one transaction; readers, who find the tables through `search_path`, see the old tables or
+///   the new ones, never none.
+/// - `status()`: per projector its code version, checkpoint and how far behind the log it is.
+///
+/// Operations on one schema take a PostgreSQL advisory lock: a second sink fails at once with
+/// `.busy`. The session's TimeZone is UTC (the seed's `TIMESTAMP` columns hold UTC, and its
+/// views compare them with `NOW()`), and the sink sets it as the database's default too.
+///
+/// Every call blocks on libpq: call from a thread of your own, not Swift's shared task pool.
+public final class ProjectionSink {
+    /// The schema of the read model unless told otherwise.
+    public static let defaultSchema = "deploylog_read"
+
+    public let connection: PostgresConnection
+    public let store: any EventStore
+    /// Where the tables live; readers put it on their `search_path`.
+    public let schema: String
+    let logger: Logger?
+    /// Told what the sink is doing, for a progress line.
+    public var progress: ((String) -> Void)?
+    /// Tests: called at named steps (`loaded <table>`, `before commit`, `before swap`); what it
+    /// throws aborts the operation there.
+    var faultHook: ((String) throws -> Void)?
+
+    /// - Throws: `.invalidRequest` for a schema name that is empty or too long for the
+    ///   `_next` / `_old` suffixes (PostgreSQL names have at most 63 bytes).
+    public init(
+        connection: PostgresConnection, store: any EventStore, schema: String = defaultSchema, logger: Logger? = nil
+    ) throws(ProjectionSinkError) {
+        guard !schema.isEmpty, schema.utf8.count <= 59, !schema.utf8.contains(0) else {
+            throw ProjectionSinkError(
+                .invalidRequest, "schema name \"\(schema)\" must have 1 to 59 bytes (no NUL)")
+        }
+        self.connection = connection
+        self.store = store
+        self.schema = schema
+        self.logger = logger
+    }
+
+    /// The schema a zero-downtime rebuild builds into.
+    public var shadowSchema: String { schema + "_next" }
+    /// The schema the replaced tables are moved to, then dropped.
+    var retiredSchema: String { schema + "_old" }
+
+    // MARK: Operations
+
+    /// Rebuilds `only` those projectors (nil: all), and the projectors whose tables reference
+    /// theirs (`rollbacks` with `pipelines`), from the whole log, in one transaction.
+    @discardableResult
+    public func rebuild(only: Set<SinkProjector>? = nil) throws -> SinkReport {
+        try withLock { notes in
+            let (head, projections) = try fold()
+            let targets = SinkProjector.closure(only ?? Set(SinkProjector.allCases))
+            let entries = try connection.transaction { c in
+                try createReadModel(in: schema, on: c)
+                try truncate(targets, schema: schema, on: c)
+                var entries: [SinkReport.Entry] = []
+                for p in SinkProjector.allCases where targets.contains(p) {
+                    let rows = try load(p, projections, schema: schema, on: c)
+                    try ProjectionCheckpoint.write(p, position: head.position, hash: head.hash, schema: schema, on: c)
+                    let reason =
+                        only == nil || only!.contains(p)
+                        ? "full rebuild" : "rebuilt with \(SinkProjector.pipelines.name): its rows reference them"
+                    entries.append(SinkReport.Entry(projector: p, action: .rebuilt(reason: reason), rows: rows))
+                }
+                try faultHook?("before commit")
+                return entries
+            }
+            return SinkReport(schema: schema, head: head, entries: entries, notes: notes)
+        }
+    }
+
+    /// Brings every projector's tables to the log's head: upserts the rows changed after its
+    /// checkpoint (rebuilding it when it has to be, see the type's notes), in one transaction.
+    @discardableResult
+    public func catchUp() throws -> SinkReport {
+        try withLock { notes in
+            let (head, projections) = try fold()
+            let entries = try connection.transaction { c in
+                try createReadModel(in: schema, on: c)
+                let entries = try catchUp(projections, head: head, schema: schema, on: c)
+                try faultHook?("before commit")
+                return entries
+            }
+            return SinkReport(schema: schema, head: head, entries: entries, notes: notes)
+        }
+    }
+
+    /// Per projector (in `SinkProjector.allCases` order): versions, checkpoint, distance to the
+    /// log's head, and whether a catch-up would rebuild it. Takes no lock and writes nothing.
+    public func status() throws -> [ProjectorStatus] {
+        let head = try store.head()
+        let checkpoints = try ProjectionCheckpoint.readAll(schema: schema, on: connection)
+        return try SinkProjector.allCases.map { p in
+            let checkpoint = checkpoints[p.name]
+            let state: ProjectorStatus.State =
+                switch try plan(p, checkpoint, head: head) {
+                case .upToDate: .upToDate
+                case .incremental: .behind
+                case .rebuild(let reason): checkpoint == nil ? .notBuilt : .rebuildNeeded(reason)
+                }
+            return ProjectorStatus(
+                projector: p, codeVersion: p.version, checkpoint: checkpoint, head: head.position,
+                behind: max(0, head.position - (checkpoint?.position ?? 0)), state: state)
+        }
+    }
+
+    // MARK: Steps shared by the operations
+
+    /// What a catch-up does for one projector.
+    enum Plan: Equatable {
+        case upToDate
+        case incremental(from: Int64)
+        case rebuild(String)
+    }
+
+    func plan(_ p: SinkProjector, _ checkpoint: ProjectionCheckpoint?, head: Checkpoint) throws -> Plan {
+        guard let checkpoint else { return .rebuild("no checkpoint: never built here") }
+        if checkpoint.version != p.version {
+            return .rebuild("built by version \(checkpoint.version), the code's is \(p.version)")
+        }
+        if checkpoint.position > head.position {
+            return .rebuild("its checkpoint (position \(checkpoint.position)) is past the log's head (\(head.position))")
+        }
+        let hash = checkpoint.position == head.position ? head.hash : try store.checkpoint(at: checkpoint.position).hash
+        if hash != checkpoint.hash {
+            return .rebuild("the log's hash at position \(checkpoint.position) differs from its checkpoint's (another log)")
+        }
+        return checkpoint.position == head.position ? .upToDate : .incremental(from: checkpoint.position)
+    }
+
+    /// The catch-up of every projector in `schema`, inside the caller's transaction.
+    func catchUp(
+        _ projections: Projections, head: Checkpoint, schema: String, on c: PostgresConnection
+    ) throws -> [SinkReport.Entry] {
+        let checkpoints = try ProjectionCheckpoint.readAll(schema: schema, on: c)
+        var plans: [SinkProjector: Plan] = [:]
+        for p in SinkProjector.allCases { plans[p] = try plan(p, checkpoints[p.name], head: head) }
+        let stale = Set(plans.compactMap { p, plan in if case .rebuild = plan { p } else { nil } })
+        let rebuild = SinkProjector.closure(stale)
+        try truncate(rebuild, schema: schema, on: c)
+        var entries: [SinkReport.Entry] = []
+        for p in SinkProjector.allCases {
+            switch plans[p]! {
+            case _ where rebuild.contains(p):
+                progress?("rebuilding \(p.name)")
+                let rows = try load(p, projections, schema: schema, on: c)
+                let reason: String
+                if case .rebuild(let why) = plans[p]! {
+                    reason = why
+                } else {
+                    reason = "rebuilt with \(SinkProjector.pipelines.name): its rows reference them"
+                }
+                entries.append(SinkReport.Entry(projector: p, action: .rebuilt(reason: reason), rows: rows))
+            case .incremental(let from):
+                progress?("catching up \(p.name) from position \(from)")
+                var rows = 0
+                for table in p.tables(of: projections) {
+                    rows += try upsert(table, after: from, schema: schema, on: c)
+                }
+                entries.append(SinkReport.Entry(projector: p, action: .caughtUp(from: from), rows: rows))
+            default:
+                entries.append(SinkReport.Entry(projector: p, action: .upToDate, rows: 0))
+                continue
+            }
+            try ProjectionCheckpoint.write(p, position: head.position, hash: head.hash, schema: schema, on: c)
+        }
+        return entries
+    }
+
+    /// The head, and every projector folded up to it.
+    func fold() throws -> (Checkpoint, Projections) {
+        let head = try store.head()
+        progress?("folding the log to position \(head.position)")
+        logger?.debug("folding", metadata: ["head": "\(head.position)"])
+        return (head, try Projections.fold(store, upTo: head.position))
+    }
+
+    /// Creates `schema` and everything of `projections/*.sql` in it (idempotent), and the
+    /// checkpoint table; leaves `search_path` at `schema` for the rest of the transaction.
+    func createReadModel(in schema: String, on c: PostgresConnection) throws {
+        let quoted = try PostgresIdentifier.quote(schema)
+        try c.query("CREATE SCHEMA IF NOT EXISTS \(quoted)")
+        try c.query("SELECT set_config('search_path', $1, true)", [.text(quoted)])
+        for file in ProjectionSQL.order {
+            logger?.debug("running projections/\(file)", metadata: ["schema": "\(schema)"])
+            try c.execute(script: try ProjectionSQL.text(of: file))
+        }
+        try c.execute(script: ProjectionCheckpoint.createTable)
+    }
+
+    /// Empties the tables of `projectors` (one TRUNCATE: their foreign keys point among them).
+    func truncate(_ projectors: Set<SinkProjector>, schema: String, on c: PostgresConnection) throws {
+        let tables = SinkProjector.allCases.filter(projectors.contains).flatMap(\.tableNames)
+        guard !tables.isEmpty else { return }
+        let list = try tables.map { try PostgresIdentifier.quote(schema: schema, $0) }.joined(separator: ", ")
+        try c.query("TRUNCATE \(list)")
+    }
+
+    /// The session's TimeZone (UTC) and, when allowed, the database's default; returns notes
+    /// for the user when the latter was refused.
+    func prepareSession() throws -> [String] {
+        try connection.query("SELECT set_config('TimeZone', $1, false)", [.text("UTC")])
+        do {
+            // ALTER DATABASE takes no parameters: the server quotes the name and the value.
+            let statement = try connection.query(
+                "SELECT format('ALTER DATABASE %I SET timezone TO %L', current_database(), $1::text)", [.text("UTC")])
+            try connection.execute(script: try statement[0].string(0))
+            return []
+        } catch let error as PostgresError where error.kind == .server {
+            return [
+                "could not make UTC the database's TimeZone (\(error.message)); readers of the views must SET TimeZone = 'UTC'"
+            ]
+        }
+    }
+
+    /// Runs `body` holding the schema's advisory lock (session level), after `prepareSession`.
+    func withLock<T>(_ body: (_ notes: [String]) throws -> T) throws -> T {
+        let key: PostgresValue = .text("deploylog projection sink " + schema)
+        let locked = try connection.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
+        guard try locked[0].bool(0) else {
+            throw ProjectionSinkError(
+                .busy, "another projection sink is writing schema \(schema) of \(connection.address)")
+        }
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]) }
+        return try body(try prepareSession())
+    }
+}
+
+/// What an operation did.
+public struct SinkReport: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        /// Emptied and loaded in full, and why.
+        case rebuilt(reason: String)
+        /// Rows changed after `from` upserted.
+        case caughtUp(from: Int64)
+        /// Its checkpoint was already at the head.
+        case upToDate
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var projector: SinkProjector
+        public var action: Action
+        /// Rows written.
+        public var rows: Int
+    }
+
+    /// The schema written (after a zero-downtime rebuild: the one swapped in).
+    public var schema: String
+    /// The log position (and hash) every checkpoint written now holds.
+    public var head: Checkpoint
+    public var entries: [Entry]
+    /// Warnings for the user (a setting the database refused).
+    public var notes: [String]
+}

@@ -1,0 +1,24 @@
+/// Why the sink refused or failed (database and store errors come through as
+/// `PostgresError` and `StoreError`).
+public struct ProjectionSinkError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// Another sink holds this schema's lock.
+        case busy
+        /// A bad argument: a schema name, a combination of options.
+        case invalidRequest
+        /// The database's tables do not match the projectors' columns (an older read model).
+        case schemaMismatch
+        /// Something that cannot happen in a correct build.
+        case `internal`
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
