@@ -35,7 +35,8 @@ extension ProjectionSink {
         let target = try PostgresIdentifier.quote(schema: schema, table.name)
         let stagingName = "deploylog_upsert_" + table.name
         let staging = try PostgresIdentifier.quote(schema: "pg_temp", stagingName)
-        try c.query("CREATE TEMPORARY TABLE \(try PostgresIdentifier.quote(stagingName)) (LIKE \(target)) ON COMMIT DROP")
+        try c.query(
+            "CREATE TEMPORARY TABLE \(try PostgresIdentifier.quote(stagingName)) (LIKE \(target)) ON COMMIT DROP")
         try c.copyIn(schema: "pg_temp", table: stagingName, columns: table.columns, columnTypes: types) { w in
             try Self.write(changed, of: table, types: types, to: w)
         }

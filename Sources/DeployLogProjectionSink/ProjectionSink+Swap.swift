@@ -65,7 +65,8 @@ extension ProjectionSink {
                     }
                 }
                 progress?("swapping \(shadowSchema) in as \(schema)")
-                let exists = try c.query("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(schema)])
+                let exists = try c.query(
+                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(schema)])
                 if try exists[0].bool(0) { try c.query("ALTER SCHEMA \(current) RENAME TO \(old)") }
                 try c.query("ALTER SCHEMA \(next) RENAME TO \(current)")
                 try faultHook?("before swap")

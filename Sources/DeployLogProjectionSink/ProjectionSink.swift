@@ -141,11 +141,13 @@ public final class ProjectionSink {
             return .rebuild("built by version \(checkpoint.version), the code's is \(p.version)")
         }
         if checkpoint.position > head.position {
-            return .rebuild("its checkpoint (position \(checkpoint.position)) is past the log's head (\(head.position))")
+            return .rebuild(
+                "its checkpoint (position \(checkpoint.position)) is past the log's head (\(head.position))")
         }
         let hash = checkpoint.position == head.position ? head.hash : try store.checkpoint(at: checkpoint.position).hash
         if hash != checkpoint.hash {
-            return .rebuild("the log's hash at position \(checkpoint.position) differs from its checkpoint's (another log)")
+            return .rebuild(
+                "the log's hash at position \(checkpoint.position) differs from its checkpoint's (another log)")
         }
         return checkpoint.position == head.position ? .upToDate : .incremental(from: checkpoint.position)
     }

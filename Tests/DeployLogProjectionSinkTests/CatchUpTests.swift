@@ -1,9 +1,10 @@
 import DeployLogEvents
 import DeployLogPostgres
-@testable import DeployLogProjectionSink
 import DeployLogProjections
 import DeployLogStore
 import XCTest
+
+@testable import DeployLogProjectionSink
 
 /// Incremental catch-up: the same tables as a full rebuild, checkpoints at the head.
 final class CatchUpTests: SinkTestCase {
@@ -69,9 +70,12 @@ final class CatchUpTests: SinkTestCase {
         let s = try sink()
         try s.rebuild()
         let c = try connect()
-        let table = try PostgresIdentifier.quote(schema: ProjectionSink.defaultSchema, "deploylog_projection_checkpoints")
+        let table = try PostgresIdentifier.quote(
+            schema: ProjectionSink.defaultSchema, "deploylog_projection_checkpoints")
         try c.query("UPDATE \(table) SET version = 0 WHERE projector = $1", [.text("pipelines")])
-        try c.query("UPDATE \(table) SET hash = $1 WHERE projector = $2", [.text(String(repeating: "f", count: 64)), .text("environments")])
+        try c.query(
+            "UPDATE \(table) SET hash = $1 WHERE projector = $2",
+            [.text(String(repeating: "f", count: 64)), .text("environments")])
         let statuses = try s.status()
         XCTAssertEqual(statuses[0].state, .rebuildNeeded("built by version 0, the code's is 1"))
         guard case .rebuildNeeded(let why) = statuses[4].state else { return XCTFail("\(statuses[4])") }

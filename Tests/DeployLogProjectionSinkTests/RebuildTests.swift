@@ -1,9 +1,10 @@
 import DeployLogEvents
 import DeployLogPostgres
-@testable import DeployLogProjectionSink
 import DeployLogProjections
 import DeployLogStore
 import XCTest
+
+@testable import DeployLogProjectionSink
 
 /// Full rebuilds: the tables hold the projectors' rows, the seed's views agree with
 /// `deploylog metrics`, and a failure leaves the previous rows and checkpoints.
@@ -27,7 +28,9 @@ final class RebuildTests: SinkTestCase {
         // A few whole rows, then all of them.
         for name in ["deployment_pipelines", "deployment_stages", "deployment_migrations", "environment_configs"] {
             let rows = try XCTUnwrap(expected[name])
-            for i in [0, rows.count / 2, rows.count - 1] { XCTAssertEqual(actual[name]?[i], rows[i], "\(name) row \(i)") }
+            for i in [0, rows.count / 2, rows.count - 1] {
+                XCTAssertEqual(actual[name]?[i], rows[i], "\(name) row \(i)")
+            }
         }
         XCTAssertEqual(actual, expected)
 
@@ -75,7 +78,8 @@ final class RebuildTests: SinkTestCase {
                 }
             }
             // deployment_performance: every pipeline with a terminal event, newest first.
-            let performance = try c.query("SELECT pipeline_name, status, performance_category FROM deployment_performance")
+            let performance = try c.query(
+                "SELECT pipeline_name, status, performance_category FROM deployment_performance")
             let expected = metrics.tables(asOf: Timestamp(microsecondsSinceEpoch: now))[1]
             XCTAssertEqual(performance.count, expected.rows.count)
             for (i, row) in performance.enumerated() where i < 20 {
@@ -99,7 +103,9 @@ final class RebuildTests: SinkTestCase {
                 "active_deployments", "avg_deployment_time_minutes",
             ])
         let environments = try XCTUnwrap(o["environment_status"]?.arrayValue)
-        XCTAssertEqual(environments.compactMap { $0.objectValue?["environment"]?.stringValue }, ["development", "production", "staging"])
+        XCTAssertEqual(
+            environments.compactMap { $0.objectValue?["environment"]?.stringValue },
+            ["development", "production", "staging"])
         XCTAssertNotNil(o["recent_rollbacks"]?.arrayValue)
     }
 

@@ -1,11 +1,12 @@
 import DeployLogEvents
 import DeployLogPostgres
-@testable import DeployLogProjectionSink
 import DeployLogProjections
 import DeployLogStore
 import DeployLogTestSupport
 import Foundation
 import XCTest
+
+@testable import DeployLogProjectionSink
 
 /// A test against the shared PostgreSQL test server: a fresh database and a fresh file store
 /// per test, and helpers to read the projected tables back as projector rows.

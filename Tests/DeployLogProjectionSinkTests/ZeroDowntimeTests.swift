@@ -1,10 +1,11 @@
 import DeployLogEvents
 import DeployLogPostgres
-@testable import DeployLogProjectionSink
 import DeployLogProjections
 import DeployLogStore
 import Foundation
 import XCTest
+
+@testable import DeployLogProjectionSink
 
 /// `rebuildWithoutDowntime`: a reader querying in a loop on another connection never sees a
 /// missing table or an empty result while the shadow schema is built and swapped in.
@@ -44,7 +45,8 @@ final class ZeroDowntimeTests: SinkTestCase {
                         let pipelines = try c.query("SELECT count(*) FROM deployment_pipelines")[0].int64(0)
                         let stages = try c.query("SELECT count(*) FROM deployment_stages")[0].int64(0)
                         let metrics = try c.query("SELECT * FROM deployment_metrics").count
-                        let checkpoints = try c.query("SELECT count(*) FROM deploylog_projection_checkpoints")[0].int64(0)
+                        let checkpoints = try c.query("SELECT count(*) FROM deploylog_projection_checkpoints")[0].int64(
+                            0)
                         if pipelines == 0 || stages == 0 || metrics == 0 || checkpoints == 0 {
                             log.fail("empty: pipelines \(pipelines), stages \(stages), metrics \(metrics)")
                         }
@@ -88,7 +90,8 @@ final class ZeroDowntimeTests: SinkTestCase {
         XCTAssertEqual(try actualRows(p, on: c), Self.expectedRows(p))
         let head = try store.head()
         for cp in try checkpoints(on: c).values { XCTAssertEqual(cp.position, head.position) }
-        let schemas = try c.query("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'deploylog_read%' ORDER BY 1")
+        let schemas = try c.query(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'deploylog_read%' ORDER BY 1")
         XCTAssertEqual(try schemas.map { try $0.string(0) }, ["deploylog_read"])
         // The views and the function moved with the schema.
         let r = try reader()
