@@ -4,16 +4,20 @@ import ArgumentParser
 // scripts can tell what went wrong without reading the message:
 //
 //   0   ok
-//   64  usage error: an unknown or malformed option or argument, a bad --since/--until time,
-//       an unsupported --store address (EX_USAGE; also what ArgumentParser uses)
+//   64  usage error: an unknown or malformed option or argument, a bad --since/--until/--as-of
+//       time, an unsupported --store address, no --database (EX_USAGE; also ArgumentParser's)
 //   65  bad input data: malformed JSON or NDJSON on stdin, an invalid envelope, event data
-//       that its catalog type refuses, a malformed checkpoint file (EX_DATAERR)
-//   66  not found: no store at the --store path, no event at the position asked for, an
-//       unreadable checkpoint file (EX_NOINPUT)
-//   67  conflict: an append's expectedVersion does not match its stream
+//       that its catalog type refuses, a malformed checkpoint file, a malformed state point
+//       (EX_DATAERR)
+//   66  not found: no store at the --store path, no event at the position asked for, a point
+//       past the head, an unknown pipeline or environment, an unreadable checkpoint file
+//       (EX_NOINPUT)
+//   67  conflict: an append's expectedVersion does not match its stream; projected tables that
+//       do not match the projectors
 //   68  verification failed: the hash chain, a checksum, framing or decompression is wrong,
 //       or the log does not extend the given checkpoint; also corruption met while reading
-//   69  the store is locked by another process (EX_UNAVAILABLE)
+//   69  unavailable: the store is locked by another process, the database cannot be reached,
+//       or another sink is writing the projected tables (EX_UNAVAILABLE)
 //   70  internal or I/O error (EX_SOFTWARE)
 //
 // Every error is one line on stderr that starts with `deploylog: `.
@@ -29,7 +33,7 @@ extension ExitCode {
     static let conflict = ExitCode(67)
     /// 68: verification failed or corruption found.
     static let verificationFailed = ExitCode(68)
-    /// 69: the store is locked by another process.
+    /// 69: the store is locked by another process, or the database is unreachable or busy.
     static let locked = ExitCode(69)
     /// 70: an internal or I/O error.
     static let internalError = ExitCode(70)
@@ -38,13 +42,17 @@ extension ExitCode {
     static let documentation = """
         EXIT STATUS
           0   ok
-          64  usage error (bad option or argument value, unsupported --store address)
+          64  usage error (bad option or argument value, unsupported --store address,
+              no --database)
           65  bad input data (malformed JSON/NDJSON, invalid envelope or event data,
-              malformed checkpoint file)
-          66  store not found, no such position, or unreadable checkpoint file
-          67  conflict: an expectedVersion did not match its stream
+              malformed checkpoint file, malformed state point)
+          66  store not found, no such position, point past the head, unknown pipeline
+              or environment, or unreadable checkpoint file
+          67  conflict: an expectedVersion did not match its stream, or projected tables
+              that do not match the projectors
           68  verification failed, or corruption found while reading
-          69  store locked by another process
+          69  unavailable: store locked by another process, database unreachable, or
+              another sink writing the projected tables
           70  internal or I/O error
         Errors are one line on stderr starting with "deploylog: ".
         """
