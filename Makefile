@@ -34,6 +34,10 @@ setup:
 	command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config); \
 	pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev); \
 	command -v python3 >/dev/null 2>&1 || missing+=(python3); \
+	pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev); \
+	command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15); \
+	bindir=$$(pg_config --bindir 2>/dev/null || true); \
+	[ -n "$$bindir" ] && [ -x "$$bindir/initdb" ] && [ -x "$$bindir/pg_ctl" ] || missing+=(postgresql-15); \
 	if (( $${#missing[@]} )); then \
 	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  echo "==> installing $${missing[*]}"; \
