@@ -1,4 +1,3 @@
-import Foundation
 import DeployLogEvents
 
 /// Aligned plain-text tables for people (`--format table`), and cell text for CSV.
@@ -29,12 +28,8 @@ enum TextTable {
         }
     }
 
-    /// RFC 4180 CSV: quoted when a cell holds a comma, quote or line break.
+    /// RFC 4180 CSV (fields quoted as `log --format csv` quotes them), CRLF line ends.
     static func csv(_ columns: [String], _ rows: [[String]]) -> String {
-        func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        return ([columns] + rows).map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+        ([columns] + rows).map { $0.map(EventPrinter.csvField).joined(separator: ",") + "\r\n" }.joined()
     }
 }
