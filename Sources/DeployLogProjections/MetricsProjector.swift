@@ -25,6 +25,12 @@ public struct MetricsProjector: Projector {
         public var durationMs: Int64?
     }
 
+    /// A terminal event of a pipeline: what it said, and when it occurred.
+    public struct Terminal: Sendable, Equatable {
+        public var outcome: Outcome
+        public var at: Timestamp
+    }
+
     public struct PipelineFacts: Sendable, Equatable {
         public var serial: Int
         public var pipelineId: String
@@ -37,16 +43,8 @@ public struct MetricsProjector: Projector {
         public var gitCommitHash: String?
         public var gitBranch: String?
         /// Terminal events in log order.
-        public var terminals: [(outcome: Outcome, at: Timestamp)] = []
+        public var terminals: [Terminal] = []
         public var stages: [StageFacts] = []
-
-        public static func == (a: PipelineFacts, b: PipelineFacts) -> Bool {
-            a.serial == b.serial && a.pipelineId == b.pipelineId && a.pipelineName == b.pipelineName
-                && a.pipelineVersion == b.pipelineVersion && a.environment == b.environment && a.startedAt == b.startedAt
-                && a.gitCommittedAt == b.gitCommittedAt && a.triggeredBy == b.triggeredBy
-                && a.gitCommitHash == b.gitCommitHash && a.gitBranch == b.gitBranch && a.stages == b.stages
-                && a.terminals.elementsEqual(b.terminals) { $0.outcome == $1.outcome && $0.at == $1.at }
-        }
 
         /// Status and `completed_at` as of `asOf`: the latest terminal event (in log order) that
         /// occurred at or before it; `running` with no `completed_at` when there is none.
@@ -100,7 +98,7 @@ public struct MetricsProjector: Projector {
             guard let id = d.string("pipelineId"), let i = index[id] else { return }
             let outcome: Outcome =
                 e.kind == .pipelineCompleted ? .completed : e.kind == .pipelineFailed ? .failed : .rolledBack
-            pipelines[i].terminals.append((outcome, e.occurredAt))
+            pipelines[i].terminals.append(Terminal(outcome: outcome, at: e.occurredAt))
         case .stageStarted, .stageCompleted, .stageFailed, .stageSkipped:
             guard let id = d.string("pipelineId"), let i = index[id] else { return }
             let order = d.int("stageOrder") ?? 0
