@@ -35,12 +35,7 @@ enum StateSnapshotCodec {
                 w.varint(m.appliedAt.microseconds)
                 w.varint(m.position)
             }
-            let registered = e.registeredVersions.keys.sorted(by: JSONObject.keyPrecedes)
-            w.varint(Int64(registered.count))
-            for k in registered {
-                w.string(k)
-                w.string(e.registeredVersions[k]!)
-            }
+            w.map(e.registeredVersions)
             if let p = e.lastPipeline {
                 w.byte(1)
                 w.string(p.pipelineId)
@@ -91,9 +86,7 @@ enum StateSnapshotCodec {
                         appliedAt: Timestamp(microsecondsSinceEpoch: try r.varint()), position: try r.varint())
                     e.applied[m.name] = m
                 }
-                let registered = try r.count()
-                e.registeredVersions.reserveCapacity(registered)
-                for _ in 0..<registered { e.registeredVersions[try r.string()] = try r.string() }
+                e.registeredVersions = try r.map()
                 if try r.byte() == 1 {
                     e.lastPipeline = StateProjector.PipelineSummary(
                         pipelineId: try r.string(), pipelineVersion: try r.string(), status: try r.string(),
