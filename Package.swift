@@ -17,11 +17,14 @@ let package = Package(
         .library(name: "DeployLogProjections", targets: ["DeployLogProjections"]),
         .library(name: "DeployLogPostgres", targets: ["DeployLogPostgres"]),
         .library(name: "DeployLogProjectionSink", targets: ["DeployLogProjectionSink"]),
+        .library(name: "DeployLogPostgresStore", targets: ["DeployLogPostgresStore"]),
+        .library(name: "DeployLogEngine", targets: ["DeployLogEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries: each imported by exactly one Swift file.
@@ -67,24 +70,47 @@ let package = Package(
             exclude: ["Plugin"],
             swiftSettings: upcoming,
             plugins: ["EmbedProjectionSQL"]),
+        // The PostgreSQL event store: the same protocol as the file store, in `deploylog.events`.
+        .target(
+            name: "DeployLogPostgresStore",
+            dependencies: [
+                "DeployLogStore", "DeployLogPostgres", "DeployLogEvents", "DeployLogCompression",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming),
+        // The deployment engine: migrations, environments, pipelines, blue-green, rollback by replay.
+        .target(
+            name: "DeployLogEngine",
+            dependencies: [
+                "DeployLogStore", "DeployLogEvents", "DeployLogProjections", "DeployLogPostgres",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: upcoming),
         // The command-line tool.
         .executableTarget(
             name: "deploylog",
             dependencies: [
                 "DeployLogEvents", "DeployLogStore", "DeployLogProjections", "DeployLogProjectionSink",
-                "DeployLogPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DeployLogPostgres", "DeployLogPostgresStore", "DeployLogEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
         .executableTarget(
             name: "deploylog-bench",
-            dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogCompression", "DeployLogProjections"],
+            dependencies: [
+                "DeployLogEvents", "DeployLogStore", "DeployLogCompression", "DeployLogProjections",
+                "DeployLogPostgres", "DeployLogPostgresStore", "DeployLogProjectionSink", "DeployLogEngine",
+            ],
             swiftSettings: upcoming),
 
         // Shared test support: the store conformance suite every backend runs.
         .target(
             name: "DeployLogTestSupport",
-            dependencies: ["DeployLogEvents", "DeployLogStore"],
+            dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogPostgres"],
             path: "Tests/DeployLogTestSupport",
             swiftSettings: upcoming),
         .testTarget(name: "DeployLogEventsTests", dependencies: ["DeployLogEvents"], swiftSettings: upcoming),
@@ -107,6 +133,20 @@ let package = Package(
             dependencies: [
                 "DeployLogProjectionSink", "DeployLogProjections", "DeployLogPostgres", "DeployLogStore",
                 "DeployLogEvents", "DeployLogTestSupport",
+            ],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogPostgresStoreTests",
+            dependencies: [
+                "DeployLogPostgresStore", "DeployLogPostgres", "DeployLogStore", "DeployLogEvents",
+                "DeployLogTestSupport",
+            ],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogEngineTests",
+            dependencies: [
+                "DeployLogEngine", "DeployLogProjections", "DeployLogPostgres", "DeployLogStore", "DeployLogEvents",
+                "DeployLogTestSupport",
             ],
             swiftSettings: upcoming),
         .testTarget(
