@@ -6,75 +6,110 @@ import Foundation
 /// then wakes exactly the threads it served, and hands leadership to the first thread still
 /// waiting, if any. (Waking only those, not every waiter, matters on few cores.) Requests that
 /// arrive while a leader is syncing form the next group.
+///
+/// A leader that waits for the rest of its group ("gathering") does not wait to be woken when
+/// the group is complete: the thread whose request completes it takes the lead on the spot,
+/// and the gatherer finds its request served like any follower. A served thread reads its
+/// result without taking the lock (the semaphore orders the leader's write before its read).
 final class GroupCommitter: @unchecked Sendable {
     final class Request {
         let events: [ProposedEvent]
+        /// Set by the leader that served this request, before `wake` is signalled.
         var result: Result<AppendResult, StoreError>?
         /// Signalled when `result` is set, or when this request's thread is to lead.
         let wake = DispatchSemaphore(value: 0)
         init(_ events: [ProposedEvent]) { self.events = events }
     }
 
-    private let lock = NSCondition()
+    private let lock = NSLock()
     private var queue: [Request] = []
     private var leaderActive = false
-    /// How many requests a leader waits for, whether it is waiting, and groups written.
+    /// How many requests a leader waits for, and groups written.
     private var target = 1
-    private var gathering = false
     private var groups: UInt64 = 0
+    /// The request of the leader that is gathering its group, if one is.
+    private var gatherer: Request?
+    /// How long a gathering leader waits at most (like PostgreSQL's commit_delay).
+    private static let gatherMicroseconds = 400
 
     func submit(_ request: Request, maxEvents: Int, process: ([Request]) -> Void) -> Result<AppendResult, StoreError> {
         lock.lock()
         queue.append(request)
-        if gathering && queue.count >= target { lock.signal() }
-        if leaderActive {
+        var leading: Bool
+        if !leaderActive {
+            leaderActive = true
+            leading = true
+        } else if gatherer != nil && queue.count >= target {
+            // This request completes the gathering leader's group: lead it now instead of
+            // waking the gatherer (whose request is in the group and will be served).
+            gatherer = nil
+            leading = true
+        } else {
+            leading = false
+        }
+        while true {
+            if !leading {
+                lock.unlock()
+                request.wake.wait()
+                if let result = request.result { return result }
+                lock.lock()  // handed the lead
+                leading = true
+            }
+            // The appenders of the last group need a moment to come back with their next
+            // request: when appends overlap, wait briefly until as many are queued as the group
+            // size that worked, so one sync serves them all. The size adapts: it drops to what
+            // came when the wait times out, and now and then tries one more.
+            guard target > 1 && queue.count < target else { break }
+            gatherer = request
             lock.unlock()
-            request.wake.wait()
+            let timedOut = request.wake.wait(timeout: .now() + .microseconds(Self.gatherMicroseconds)) == .timedOut
             lock.lock()
-            // Either served by a leader, or handed the lead (result still nil).
-            if let result = request.result {
+            if gatherer === request {
+                // Nobody completed the group: lead with what came.
+                gatherer = nil
+                if queue.count < target { target = max(1, queue.count) }
+                break
+            }
+            // Another thread took the lead. Unless its signal already came, wait for it.
+            if timedOut {
+                leading = false
+            } else if let result = request.result {
                 lock.unlock()
                 return result
             }
-        } else {
-            leaderActive = true
         }
-        // The appenders of the last group need a moment to come back with their next request:
-        // when appends overlap, wait briefly (at most 400 µs, like PostgreSQL's commit_delay)
-        // until as many are queued as the group size that worked, so one sync serves them all.
-        // The size adapts: it drops to what came when the wait times out, and now and then
-        // tries one more.
-        if target > 1 && queue.count < target {
-            gathering = true
-            let deadline = Date(timeIntervalSinceNow: 0.000_4)
-            while queue.count < target, lock.wait(until: deadline) {}
-            gathering = false
-            if queue.count < target { target = max(1, queue.count) }
+        while true {
+            groups &+= 1
+            if queue.count > target {
+                target = queue.count
+            } else if groups % 16 == 0 && queue.count > 1 {
+                target = queue.count + 1  // a lone appender never waits
+            }
+            // Lead: take what is queued, write it, wake those served.
+            var batch = [Request]()
+            var count = 0
+            while !queue.isEmpty, batch.isEmpty || count + queue[0].events.count <= maxEvents {
+                let r = queue.removeFirst()
+                count += r.events.count
+                batch.append(r)
+            }
+            lock.unlock()
+            process(batch)
+            lock.lock()
+            // A leader that took the lead from a gatherer may not fit in the group it wrote
+            // (`maxEvents`): then it writes the next one too.
+            if request.result != nil {
+                if let next = queue.first {
+                    next.wake.signal()  // it leads next; `leaderActive` stays true
+                } else {
+                    leaderActive = false
+                }
+            }
+            lock.unlock()
+            for r in batch where r !== request { r.wake.signal() }
+            if request.result != nil { break }
+            lock.lock()
         }
-        groups &+= 1
-        if queue.count > target {
-            target = queue.count
-        } else if groups % 16 == 0 && queue.count > 1 {
-            target = queue.count + 1  // a lone appender never waits
-        }
-        // Lead: take what is queued (this request is among it), write it, wake those served.
-        var batch = [Request]()
-        var count = 0
-        while !queue.isEmpty, batch.isEmpty || count + queue[0].events.count <= maxEvents {
-            let r = queue.removeFirst()
-            count += r.events.count
-            batch.append(r)
-        }
-        lock.unlock()
-        process(batch)
-        lock.lock()
-        if let next = queue.first {
-            next.wake.signal()  // it leads next; `leaderActive` stays true
-        } else {
-            leaderActive = false
-        }
-        lock.unlock()
-        for r in batch where r !== request { r.wake.signal() }
         // `process` set every result of the batch, this request's among them.
         return request.result!
     }
