@@ -42,7 +42,8 @@ public final class TargetDatabase {
         var pause = 0.02
         while true {
             do {
-                let rows = try connection.query("SELECT pg_try_advisory_lock($1), current_user::text", [.int8(Self.lockKey)])
+                let rows = try connection.query(
+                    "SELECT pg_try_advisory_lock($1), current_user::text", [.int8(Self.lockKey)])
                 if try rows[0].bool(0) {
                     role = try rows[0].string(1)
                     isLocked = true
@@ -56,7 +57,8 @@ public final class TargetDatabase {
             if Date() >= deadline {
                 throw EngineError(
                     .unavailable,
-                    "another deploy holds the deploylog lock on \(address) (environment \(environment)); gave up after \(Int(timeout)) s")
+                    "another deploy holds the deploylog lock on \(address) (environment \(environment)); gave up after \(Int(timeout)) s"
+                )
             }
             Thread.sleep(forTimeInterval: pause)
             pause = min(pause * 2, 0.25)

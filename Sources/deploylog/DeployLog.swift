@@ -26,7 +26,7 @@ struct DeployLog: ParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, LogCommand.self, ShowCommand.self, VerifyCommand.self,
             CheckpointCommand.self, StateCommand.self, DiffCommand.self, MetricsCommand.self, HealthCommand.self,
-            ProjectCommand.self,
+            ProjectCommand.self, EnvCommand.self, MigrateCommand.self, RollbackCommand.self,
         ])
 
     @OptionGroup var storeOptions: StoreOptions

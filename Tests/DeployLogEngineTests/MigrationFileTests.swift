@@ -34,7 +34,8 @@ import Testing
     }
 
     @Test func checksumCoversUpDownTypeAndDependencies() throws {
-        let base = try MigrationFile.parse(fileName: "1__t.sql", contents: migrationText(up: "CREATE TABLE t ();", down: "DROP TABLE t;"))
+        let base = try MigrationFile.parse(
+            fileName: "1__t.sql", contents: migrationText(up: "CREATE TABLE t ();", down: "DROP TABLE t;"))
         let variants = [
             migrationText(up: "CREATE TABLE t (x int);", down: "DROP TABLE t;"),
             migrationText(up: "CREATE TABLE t ();", down: "DROP TABLE IF EXISTS t;"),
@@ -48,13 +49,29 @@ import Testing
         #expect(base.checksum.count == 64)
     }
 
+    /// The checksum's definition, pinned: the catalog's MigrationRegistered example carries it.
+    @Test func checksumMatchesTheCatalogExample() throws {
+        let m = MigrationFile(
+            fileName: "1.3.0__add_performance_indexes.sql", version: "1.3.0", name: "add_performance_indexes",
+            type: .index,
+            dependencies: ["create_counting_results_table"],
+            upSQL:
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_counting_results_camera_time\n  ON counting_results(camera_id, created_at DESC);",
+            downSQL: "DROP INDEX IF EXISTS idx_counting_results_camera_time;", upTransactional: false,
+            downTransactional: true)
+        #expect(m.checksum == "c2da07905889914dcccf1cd960eb28c3cbae958fe839cee83b6eb2569a517872")
+    }
+
     @Test func badFilesAreNamedWithTheirLine() {
         let cases: [(String, String, String)] = [
             ("1__t.sql", "-- deploylog:type table\nSELECT 1;", "1__t.sql:1: unknown migration type 'table'"),
             ("1__t.sql", "-- deploylog:up transaction=maybe\nSELECT 1;", "1__t.sql:1: expected"),
             ("1__t.sql", "-- deploylog:frobnicate\nSELECT 1;", "1__t.sql:1: unknown header"),
             ("1__t.sql", "-- deploylog:up\n-- deploylog:down\nSELECT 1;", "1__t.sql: no up SQL"),
-            ("1__t.sql", "-- deploylog:up\nSELECT 1;\n-- deploylog:down\n", "1__t.sql: -- deploylog:down is followed by no SQL"),
+            (
+                "1__t.sql", "-- deploylog:up\nSELECT 1;\n-- deploylog:down\n",
+                "1__t.sql: -- deploylog:down is followed by no SQL"
+            ),
             ("t.sql", "SELECT 1;", "t.sql: a migration file must be named"),
             ("1__t.sql", "-- deploylog:depends t\nSELECT 1;", "depends on itself"),
         ]
@@ -62,7 +79,7 @@ import Testing
             do {
                 _ = try MigrationFile.parse(fileName: name, contents: text)
                 Issue.record("\(text) parsed")
-            } catch let error as EngineError {
+            } catch {
                 #expect(error.code == .badInput)
                 #expect(error.message.contains(expected), "\(error.message)")
             }
@@ -86,7 +103,8 @@ import Testing
 
     @Test func dependencyOrderVersionOrderBreaksTies() throws {
         func file(_ v: String, _ n: String, _ deps: [String] = []) throws -> MigrationFile {
-            try MigrationFile.parse(fileName: "\(v)__\(n).sql", contents: migrationText(up: "SELECT 1;", down: nil, depends: deps))
+            try MigrationFile.parse(
+                fileName: "\(v)__\(n).sql", contents: migrationText(up: "SELECT 1;", down: nil, depends: deps))
         }
         let files = [try file("1", "a", ["c"]), try file("2", "b"), try file("10", "c"), try file("3", "d", ["a"])]
         let order = try MigrationOrder.sort(files, satisfied: [])
@@ -97,7 +115,9 @@ import Testing
             _ = try MigrationOrder.sort([try file("1", "a", ["b"]), try file("2", "b", ["a"])], satisfied: [])
             Issue.record("a cycle was accepted")
         } catch let error as EngineError {
-            #expect(error.message.contains("dependency cycle: a (1__a.sql) -> b (2__b.sql) -> a (1__a.sql)"), "\(error.message)")
+            #expect(
+                error.message.contains("dependency cycle: a (1__a.sql) -> b (2__b.sql) -> a (1__a.sql)"),
+                "\(error.message)")
         }
     }
 }

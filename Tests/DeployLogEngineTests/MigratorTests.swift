@@ -11,10 +11,12 @@ import Testing
         let run = try f.migrator().up(.seed, targetURL: f.databaseURL)
         #expect(
             run.applied.map(\.name) == [
-                "create_initial_schema", "add_camera_metadata", "create_counting_results_table", "add_performance_indexes",
+                "create_initial_schema", "add_camera_metadata", "create_counting_results_table",
+                "add_performance_indexes",
             ])
         let index = try f.query(
-            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'idx_counting_results_camera_time'")
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'idx_counting_results_camera_time'"
+        )
         #expect(index.count == 1)
         #expect(try index[0].bool(0))
         #expect(try f.events(type: "MigrationRegistered").count == 4)
@@ -23,7 +25,9 @@ import Testing
         #expect(applied.count == 4)
         #expect(applied.allSatisfy { $0.data.objectValue?["appliedBy"]?.stringValue?.hasPrefix("tester") == true })
         #expect(applied.allSatisfy { $0.data.objectValue?["executionTimeMs"]?.numberValue?.int64Value != nil })
-        let registered = try f.events(type: "MigrationRegistered").first { $0.data.objectValue?["name"] == "add_performance_indexes" }
+        let registered = try f.events(type: "MigrationRegistered").first {
+            $0.data.objectValue?["name"] == "add_performance_indexes"
+        }
         #expect(registered?.data.objectValue?["transactional"] == .bool(false))
         #expect(registered?.data.objectValue?["sql"]?.stringValue?.contains("CONCURRENTLY") == true)
 
@@ -44,7 +48,9 @@ import Testing
                 "0002__add_u.sql": migrationText(up: "CREATE TABLE u (id int);", down: "DROP TABLE u;"),
             ])
         try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
-        let old = try MigrationFile.parse(fileName: "0001__create_t.sql", contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
+        let old = try MigrationFile.parse(
+            fileName: "0001__create_t.sql",
+            contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
         try migrationText(up: "CREATE TABLE t (id bigint);", down: "DROP TABLE t;").write(
             toFile: dir + "/0001__create_t.sql", atomically: true, encoding: .utf8)
         try migrationText(up: "CREATE TABLE v (id int);", down: "DROP TABLE v;").write(
@@ -52,13 +58,19 @@ import Testing
         let head = try f.head()
         for attempt in 0..<2 {
             do {
-                if attempt == 0 { try f.migrator().up(.directory(dir), targetURL: f.databaseURL) } else { _ = try f.migrator().plan(.directory(dir)) }
+                if attempt == 0 {
+                    try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+                } else {
+                    _ = try f.migrator().plan(.directory(dir))
+                }
                 Issue.record("the changed file was accepted")
             } catch {
                 #expect(error.code == .checksumMismatch)
                 #expect(error.message.contains("0001__create_t.sql"))
                 #expect(error.message.contains(old.checksum))
-                let new = try MigrationFile.parse(fileName: "0001__create_t.sql", contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
+                let new = try MigrationFile.parse(
+                    fileName: "0001__create_t.sql",
+                    contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
                 #expect(error.message.contains(new.checksum))
                 #expect(error.message.contains("applied by tester"))
             }
@@ -81,7 +93,9 @@ import Testing
                 "0001__a.sql": migrationText(up: "CREATE TABLE a ();", down: nil, depends: ["b"]),
                 "0002__b.sql": migrationText(up: "CREATE TABLE b ();", down: nil, depends: ["a"]),
             ])
-        for (dir, expected) in [(missing, "0002__b.sql: migration 'b' depends on 'nowhere'"), (cycle, "dependency cycle")] {
+        for (dir, expected) in [
+            (missing, "0002__b.sql: migration 'b' depends on 'nowhere'"), (cycle, "dependency cycle"),
+        ] {
             do {
                 try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
                 Issue.record("accepted \(dir)")
@@ -100,7 +114,8 @@ import Testing
             "m",
             [
                 "0001__ok.sql": migrationText(up: "CREATE TABLE ok (id int);", down: "DROP TABLE ok;"),
-                "0002__broken.sql": migrationText(up: "CREATE TABLE half (id int);\nINSERT INTO nowhere VALUES (1);", down: nil),
+                "0002__broken.sql": migrationText(
+                    up: "CREATE TABLE half (id int);\nINSERT INTO nowhere VALUES (1);", down: nil),
                 "0003__later.sql": migrationText(up: "CREATE TABLE later (id int);", down: nil),
             ])
         do {
@@ -119,7 +134,10 @@ import Testing
         #expect(try f.events(type: "MigrationApplied").count == 1)
         #expect(try f.events(type: "MigrationStarted").count == 2)
         // The failed migration's transaction left nothing behind; the later one never ran.
-        #expect(try f.query("SELECT relname FROM pg_class WHERE relname IN ('ok', 'half', 'later')").map { try $0.string(0) } == ["ok"])
+        #expect(
+            try f.query("SELECT relname FROM pg_class WHERE relname IN ('ok', 'half', 'later')").map {
+                try $0.string(0)
+            } == ["ok"])
         let status = try f.migrator().status(.directory(dir))
         #expect(status.map(\.state) == [.applied, .failed, .pending])
     }
@@ -129,8 +147,10 @@ import Testing
         let dir = try f.directory(
             "m",
             [
-                "0001__runs.sql": migrationText(up: "CREATE TABLE runs (id serial PRIMARY KEY);", down: "DROP TABLE runs;"),
-                "0002__slow.sql": migrationText(up: "SELECT pg_sleep(1);\nINSERT INTO runs DEFAULT VALUES;", down: "DELETE FROM runs;"),
+                "0001__runs.sql": migrationText(
+                    up: "CREATE TABLE runs (id serial PRIMARY KEY);", down: "DROP TABLE runs;"),
+                "0002__slow.sql": migrationText(
+                    up: "SELECT pg_sleep(1);\nINSERT INTO runs DEFAULT VALUES;", down: "DELETE FROM runs;"),
                 "0003__index.sql": migrationText(
                     up: "CREATE INDEX CONCURRENTLY runs_id ON runs (id);", down: "DROP INDEX CONCURRENTLY runs_id;",
                     type: "index", upTransaction: false, downTransaction: false),

@@ -37,7 +37,11 @@ import Testing
         // Two more migrations and a configuration change.
         try configure(f, url: "postgres://app@db2.example/staging", policy: .automatic)
         let dir = try f.directory("more", Self.more)
-        let seedDir = try f.directory("all", Dictionary(uniqueKeysWithValues: MigrationSource.seedFiles.map { ($0.name, $0.contents) }).merging(Self.more) { a, _ in a })
+        let seedDir = try f.directory(
+            "all",
+            Dictionary(uniqueKeysWithValues: MigrationSource.seedFiles.map { ($0.name, $0.contents) }).merging(
+                Self.more
+            ) { a, _ in a })
         _ = dir
         let run = try f.migrator().up(.directory(seedDir), targetURL: f.databaseURL)
         #expect(run.applied.map(\.name) == ["add_zones", "zone_index"])
@@ -88,7 +92,9 @@ import Testing
             #expect(error.code == .badInput)
             #expect(error.message.contains("not a consistent point"))
             #expect(error.message.contains("migration add_camera_metadata"))
-            #expect(error.message.contains("nearest earlier consistent point is position:\(inside - 1)"), "\(error.message)")
+            #expect(
+                error.message.contains("nearest earlier consistent point is position:\(inside - 1)"), "\(error.message)"
+            )
         }
     }
 
@@ -141,8 +147,14 @@ import Testing
         #expect(second.steps.map(\.target) == ["b"])
         #expect(second.resumes != nil)
         try executor.execute(second, targetURL: f.databaseURL, reason: "test")
-        #expect(try f.query("SELECT relname FROM pg_class WHERE relname IN ('a', 'b', 'c')").map { try $0.string(0) } == ["a"])
-        #expect(try f.events(type: "MigrationRolledBack").compactMap { $0.data.objectValue?["name"]?.stringValue } == ["c", "b"])
+        #expect(
+            try f.query("SELECT relname FROM pg_class WHERE relname IN ('a', 'b', 'c')").map { try $0.string(0) } == [
+                "a"
+            ])
+        #expect(
+            try f.events(type: "MigrationRolledBack").compactMap { $0.data.objectValue?["name"]?.stringValue } == [
+                "c", "b",
+            ])
     }
 
     /// Random sets of migrations applied in rounds, then a rollback to a random consistent
@@ -160,7 +172,8 @@ import Testing
                 for _ in 0..<Int.random(in: 1...3, using: &rng) {
                     number += 1
                     let name = "m\(number)"
-                    let (text, table) = Self.randomMigration(number: number, tables: tables, after: names.last, using: &rng)
+                    let (text, table) = Self.randomMigration(
+                        number: number, tables: tables, after: names.last, using: &rng)
                     files[String(format: "%04d__%@.sql", number, name)] = text
                     names.append(name)
                     if let table { tables.append(table) }
@@ -185,26 +198,40 @@ import Testing
         let depends = previous.map { [$0] } ?? []
         if tables.isEmpty || Int.random(in: 0..<4, using: &rng) == 0 {
             let t = "t\(number)"
-            return (migrationText(up: "CREATE TABLE \(t) (id serial PRIMARY KEY, created_at timestamptz DEFAULT now());", down: "DROP TABLE \(t);", depends: depends), t)
+            return (
+                migrationText(
+                    up: "CREATE TABLE \(t) (id serial PRIMARY KEY, created_at timestamptz DEFAULT now());",
+                    down: "DROP TABLE \(t);", depends: depends), t
+            )
         }
         let t = tables[Int.random(in: 0..<tables.count, using: &rng)]
         switch Int.random(in: 0..<4, using: &rng) {
         case 0:
-            return (migrationText(up: "ALTER TABLE \(t) ADD COLUMN c\(number) text DEFAULT 'x';", down: "ALTER TABLE \(t) DROP COLUMN c\(number);", depends: depends), nil)
+            return (
+                migrationText(
+                    up: "ALTER TABLE \(t) ADD COLUMN c\(number) text DEFAULT 'x';",
+                    down: "ALTER TABLE \(t) DROP COLUMN c\(number);", depends: depends), nil
+            )
         case 1:
             return (
                 migrationText(
-                    up: "CREATE INDEX CONCURRENTLY i\(number) ON \(t) (created_at DESC);", down: "DROP INDEX CONCURRENTLY i\(number);",
+                    up: "CREATE INDEX CONCURRENTLY i\(number) ON \(t) (created_at DESC);",
+                    down: "DROP INDEX CONCURRENTLY i\(number);",
                     type: "index", depends: depends, upTransaction: false, downTransaction: false), nil
             )
         case 2:
             return (
                 migrationText(
-                    up: "CREATE FUNCTION f\(number)() RETURNS bigint AS $$ SELECT count(*) FROM \(t); $$ LANGUAGE sql STABLE;",
+                    up:
+                        "CREATE FUNCTION f\(number)() RETURNS bigint AS $$ SELECT count(*) FROM \(t); $$ LANGUAGE sql STABLE;",
                     down: "DROP FUNCTION f\(number)();", type: "function", depends: depends), nil
             )
         default:
-            return (migrationText(up: "CREATE VIEW v\(number) AS SELECT id FROM \(t);", down: "DROP VIEW v\(number);", depends: depends), nil)
+            return (
+                migrationText(
+                    up: "CREATE VIEW v\(number) AS SELECT id FROM \(t);", down: "DROP VIEW v\(number);",
+                    depends: depends), nil
+            )
         }
     }
 }

@@ -33,10 +33,16 @@ public struct Environments: Sendable {
     /// `PGPASSWORD` or `~/.pgpass`); an error naming the environment when it has none.
     public func databaseURL(of name: String) throws(EngineError) -> String {
         guard let env = try environment(name) else {
-            throw EngineError(.notFound, "no environment '\(name)' (configure it with `deploylog env set \(name) --type … --url …`, or give --target)")
+            throw EngineError(
+                .notFound,
+                "no environment '\(name)' (configure it with `deploylog env set \(name) --type … --url …`, or give --target)"
+            )
         }
         guard let url = env.databaseUrl, !url.isEmpty else {
-            throw EngineError(.badInput, "environment '\(name)' has no database URL (set one with `deploylog env set \(name) --url …`, or give --target)")
+            throw EngineError(
+                .badInput,
+                "environment '\(name)' has no database URL (set one with `deploylog env set \(name) --url …`, or give --target)"
+            )
         }
         return url
     }
@@ -44,11 +50,13 @@ public struct Environments: Sendable {
     /// Appends `configuration` to `environment-<name>`, with any password removed from the URL
     /// (and from every other string of the event). Returns the position.
     @discardableResult
-    public func configure(_ configuration: EnvironmentConfigured, metadata: EventMetadata) throws(EngineError) -> Int64 {
+    public func configure(_ configuration: EnvironmentConfigured, metadata: EventMetadata) throws(EngineError) -> Int64
+    {
         guard !configuration.environment.isEmpty,
             !configuration.environment.contains(where: { $0 == " " || $0 == "/" || $0.isNewline })
         else {
-            throw EngineError(.badInput, "bad environment name '\(configuration.environment)': no spaces, slashes or newlines")
+            throw EngineError(
+                .badInput, "bad environment name '\(configuration.environment)': no spaces, slashes or newlines")
         }
         var c = configuration
         c.databaseUrl = c.databaseUrl.map { CredentialRedaction.redact(string: $0) }

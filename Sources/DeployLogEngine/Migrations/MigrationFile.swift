@@ -1,5 +1,5 @@
-public import DeployLogEvents
 import Crypto
+public import DeployLogEvents
 
 /// One migration as its file defines it: `<version>__<name>.sql` with `-- deploylog:` headers.
 ///
@@ -72,7 +72,8 @@ public struct MigrationFile: Sendable, Hashable {
     public static func parse(fileName: String, contents: String) throws(EngineError) -> MigrationFile {
         guard let parsedName = MigrationFileName(fileName) else {
             throw EngineError(
-                .badInput, "\(fileName): a migration file must be named <version>__<name>.sql (e.g. 0001__create_cameras.sql)")
+                .badInput,
+                "\(fileName): a migration file must be named <version>__<name>.sql (e.g. 0001__create_cameras.sql)")
         }
         var type = MigrationType.schema
         var dependencies: [String] = []
@@ -134,14 +135,18 @@ public struct MigrationFile: Sendable, Hashable {
                 switch argument {
                 case "", "transaction=true": transactional = true
                 case "transaction=false": transactional = false
-                default: throw fail("expected '-- deploylog:\(keyword)' or '-- deploylog:\(keyword) transaction=false', found '\(argument)'")
+                default:
+                    throw fail(
+                        "expected '-- deploylog:\(keyword)' or '-- deploylog:\(keyword) transaction=false', found '\(argument)'"
+                    )
                 }
                 if keyword == "up" {
                     guard section == .header else {
                         throw fail(
                             sawDown
                                 ? "-- deploylog:up must come before -- deploylog:down"
-                                : sawUpMarker ? "-- deploylog:up given twice" : "-- deploylog:up must come before the SQL")
+                                : sawUpMarker
+                                    ? "-- deploylog:up given twice" : "-- deploylog:up must come before the SQL")
                     }
                     sawUpMarker = true
                     up = []

@@ -66,9 +66,12 @@ public struct MigrationLedger: Sendable, Equatable {
         switch e.type {
         case MigrationRegistered.eventType:
             let transactional = d["transactional"]?.boolValue ?? true
-            var entry = entries[name] ?? Entry(
-                name: name, version: "", migrationType: "", sql: "", rollbackSql: nil, dependencies: [], checksum: "",
-                transactional: true, rollbackTransactional: true, registeredAt: e.occurredAt)
+            var entry =
+                entries[name]
+                ?? Entry(
+                    name: name, version: "", migrationType: "", sql: "", rollbackSql: nil, dependencies: [],
+                    checksum: "",
+                    transactional: true, rollbackTransactional: true, registeredAt: e.occurredAt)
             entry.version = d["version"]?.stringValue ?? ""
             entry.migrationType = d["migrationType"]?.stringValue ?? ""
             entry.sql = d["sql"]?.stringValue ?? ""

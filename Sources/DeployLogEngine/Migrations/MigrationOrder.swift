@@ -10,7 +10,8 @@ public enum MigrationOrder {
             for d in f.dependencies where !names.contains(d) && !satisfied.contains(d) {
                 throw EngineError(
                     .badInput,
-                    "\(f.fileName): migration '\(f.name)' depends on '\(d)', which is neither in the directory nor applied")
+                    "\(f.fileName): migration '\(f.name)' depends on '\(d)', which is neither in the directory nor applied"
+                )
             }
         }
         let ordered = files.sorted(by: MigrationFile.versionOrder)
@@ -18,7 +19,10 @@ public enum MigrationOrder {
         var done = satisfied
         var out: [MigrationFile] = []
         while !remaining.isEmpty {
-            guard let i = remaining.firstIndex(where: { $0.dependencies.allSatisfy { done.contains($0) || !names.contains($0) } })
+            guard
+                let i = remaining.firstIndex(where: {
+                    $0.dependencies.allSatisfy { done.contains($0) || !names.contains($0) }
+                })
             else {
                 throw EngineError(.badInput, "dependency cycle: \(cycle(in: remaining).joined(separator: " -> "))")
             }

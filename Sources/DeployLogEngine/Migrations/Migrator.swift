@@ -103,9 +103,12 @@ public struct Migrator: Sendable {
             batch.append(
                 try ProposedEvent(
                     MigrationFailed(
-                        environment: environment, name: name, deploymentId: ledger.entries[name]?.deploymentId ?? deployment,
+                        environment: environment, name: name,
+                        deploymentId: ledger.entries[name]?.deploymentId ?? deployment,
                         executionTimeMs: 0,
-                        error: "interrupted: the run that started it ended without recording an outcome (found by deployment \(deployment))"),
+                        error:
+                            "interrupted: the run that started it ended without recording an outcome (found by deployment \(deployment))"
+                    ),
                     metadata: metadata))
             run.recoveredInterrupted.append(name)
         }
@@ -126,7 +129,11 @@ public struct Migrator: Sendable {
         for (i, f) in plan.toApply.enumerated() {
             progress?(.starting(f, index: i + 1, of: plan.toApply.count))
             run.lastPosition = try append(
-                [try ProposedEvent(MigrationStarted(environment: environment, name: f.name, deploymentId: deployment), metadata: metadata)],
+                [
+                    try ProposedEvent(
+                        MigrationStarted(environment: environment, name: f.name, deploymentId: deployment),
+                        metadata: metadata)
+                ],
                 &ledger)
             let clock = ContinuousClock()
             let started = clock.now
@@ -142,7 +149,9 @@ public struct Migrator: Sendable {
                                 environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
                                 error: text), metadata: metadata)
                     ], &ledger)
-                let partial = f.upTransactional ? "" : " (it ran outside a transaction: statements before the failing one stay applied)"
+                let partial =
+                    f.upTransactional
+                    ? "" : " (it ran outside a transaction: statements before the failing one stay applied)"
                 throw EngineError(
                     .stepFailed, "\(f.fileName): migration '\(f.name)' failed on \(environment): \(text)\(partial)",
                     sqlState: failure.sqlState)

@@ -68,7 +68,8 @@ public struct RollbackExecutor: Sendable {
         pipelineId: String? = nil, rollbackId: String? = nil, progress: (@Sendable (Progress) -> Void)? = nil
     ) throws(EngineError) -> Result {
         let id = rollbackId ?? UUID().uuidString.lowercased()
-        let metadata = EventMetadata(actor: actor, correlationId: id, causationId: pipelineId, source: "deploylog rollback")
+        let metadata = EventMetadata(
+            actor: actor, correlationId: id, causationId: pipelineId, source: "deploylog rollback")
         let planner = RollbackPlanner(store: store, environment: environment)
         var target: TargetDatabase?
         defer { target?.unlock() }
@@ -76,7 +77,8 @@ public struct RollbackExecutor: Sendable {
             guard let targetURL else {
                 throw EngineError(
                     .badInput,
-                    "the plan reverts migrations in \(environment) but there is no database URL (give --target, or `env set \(environment) --url`)")
+                    "the plan reverts migrations in \(environment) but there is no database URL (give --target, or `env set \(environment) --url`)"
+                )
             }
             let t = try TargetDatabase(url: targetURL, logger: logger)
             try t.lock(timeout: lockTimeout, environment: environment)
@@ -87,7 +89,8 @@ public struct RollbackExecutor: Sendable {
         guard fresh.steps == plan.steps else {
             throw EngineError(
                 .conflict,
-                "the log changed since the rollback plan for \(environment) was made (head \(plan.headPosition), now \(fresh.headPosition)); nothing was done — plan again")
+                "the log changed since the rollback plan for \(environment) was made (head \(plan.headPosition), now \(fresh.headPosition)); nothing was done — plan again"
+            )
         }
         var ledger = try MigrationLedger.load(environment: environment, from: store)
         var rollbackVersion: Int64? = nil
@@ -97,7 +100,8 @@ public struct RollbackExecutor: Sendable {
         var opening: [ProposedEvent] = []
         for stale in try runningRollbacks() {
             var e = try ProposedEvent(
-                RollbackFailed(rollbackId: stale, error: "abandoned: its run ended without an outcome; resumed by rollback \(id)"),
+                RollbackFailed(
+                    rollbackId: stale, error: "abandoned: its run ended without an outcome; resumed by rollback \(id)"),
                 metadata: metadata)
             e.expectedVersion = .any
             opening.append(e)
@@ -108,7 +112,8 @@ public struct RollbackExecutor: Sendable {
             try ProposedEvent(
                 RollbackStarted(
                     rollbackId: id, environment: environment, pipelineId: pipelineId, reason: reasonText,
-                    rollbackType: rollbackType, previousVersion: plan.previousVersion, targetVersion: plan.targetVersion,
+                    rollbackType: rollbackType, previousVersion: plan.previousVersion,
+                    targetVersion: plan.targetVersion,
                     targetPosition: plan.targetPosition), metadata: metadata, expectedVersion: .noStream))
         result.lastPosition = try append(opening)
         rollbackVersion = 0
@@ -128,7 +133,8 @@ public struct RollbackExecutor: Sendable {
                         try ProposedEvent(
                             MigrationRolledBack(
                                 environment: environment, name: name, deploymentId: deploymentId, rollbackId: id,
-                                executionTimeMs: ms), metadata: metadata, expectedVersion: .after(ledger.streamVersion)))
+                                executionTimeMs: ms), metadata: metadata, expectedVersion: .after(ledger.streamVersion))
+                    )
                     result.reverted.append(name)
                 case .reapplyMigration(let name, let sql, let transactional):
                     var startedEvent = try ProposedEvent(
@@ -147,7 +153,8 @@ public struct RollbackExecutor: Sendable {
                     let request = TrafficSwitch(
                         deploymentName: name, fromColor: from, toColor: to, version: version, environment: environment,
                         rollbackId: id)
-                    guard let fromColor = BlueGreenColor(rawValue: from), let toColor = BlueGreenColor(rawValue: to) else {
+                    guard let fromColor = BlueGreenColor(rawValue: from), let toColor = BlueGreenColor(rawValue: to)
+                    else {
                         throw EngineError(.internalError, "blue-green \(name): unknown colour \(from) or \(to)")
                     }
                     events.append(
@@ -157,7 +164,8 @@ public struct RollbackExecutor: Sendable {
                     output = try switchTraffic(request)
                     events.append(
                         try ProposedEvent(
-                            TrafficSwitched(deploymentName: name, fromColor: fromColor, toColor: toColor, version: version),
+                            TrafficSwitched(
+                                deploymentName: name, fromColor: fromColor, toColor: toColor, version: version),
                             metadata: metadata))
                 case .restoreConfiguration(let config):
                     var data = config
@@ -169,7 +177,8 @@ public struct RollbackExecutor: Sendable {
                 case .deactivateEnvironment:
                     events.append(
                         try ProposedEvent(
-                            EnvironmentDeactivated(environment: environment, reason: "rollback \(id)"), metadata: metadata))
+                            EnvironmentDeactivated(environment: environment, reason: "rollback \(id)"),
+                            metadata: metadata))
                 }
             } catch {
                 let failed = try? append([
@@ -195,7 +204,8 @@ public struct RollbackExecutor: Sendable {
             progress?(.done(step, durationMs: ms))
         }
         result.lastPosition = try append([
-            try ProposedEvent(RollbackCompleted(rollbackId: id), metadata: metadata, expectedVersion: .after(rollbackVersion))
+            try ProposedEvent(
+                RollbackCompleted(rollbackId: id), metadata: metadata, expectedVersion: .after(rollbackVersion))
         ])
         return result
     }
@@ -207,7 +217,9 @@ public struct RollbackExecutor: Sendable {
         }
     }
 
-    private func runSQL(_ target: TargetDatabase?, _ sql: String, _ transactional: Bool, what: String) throws(EngineError) {
+    private func runSQL(_ target: TargetDatabase?, _ sql: String, _ transactional: Bool, what: String)
+        throws(EngineError)
+    {
         guard let target else { throw EngineError(.internalError, "no target database for \(what)") }
         do { try target.run(sql: sql, transactional: transactional) } catch {
             throw EngineError(.stepFailed, "\(what): \(Migrator.describe(error))", sqlState: error.sqlState)
@@ -221,7 +233,8 @@ public struct RollbackExecutor: Sendable {
 
     /// Appends, then folds the environment's migration events among them into `ledger`.
     @discardableResult
-    private func appendAndFold(_ events: [ProposedEvent], _ ledger: inout MigrationLedger) throws(EngineError) -> Int64 {
+    private func appendAndFold(_ events: [ProposedEvent], _ ledger: inout MigrationLedger) throws(EngineError) -> Int64
+    {
         let result: AppendResult
         do { result = try store.append(events) } catch { throw EngineError(error) }
         let stream = MigrationLedger.stream(environment)

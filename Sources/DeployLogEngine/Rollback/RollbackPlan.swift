@@ -59,7 +59,8 @@ public struct RollbackPlan: Sendable, Equatable {
         }
 
         static func oneLine(_ sql: String) -> String {
-            let flat = sql.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingSpaces() }.joined(separator: " ")
+            let flat = sql.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingSpaces() }.joined(
+                separator: " ")
             return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
         }
     }

@@ -18,7 +18,8 @@ public struct RollbackPlanner: Sendable {
     public func resolve(_ target: RollbackTarget) throws(EngineError) -> Int64 {
         switch target {
         case .point(let point):
-            do { return try PointInTime(store: store, snapshots: nil, writesSnapshots: false).resolve(point) } catch let e
+            do { return try PointInTime(store: store, snapshots: nil, writesSnapshots: false).resolve(point) } catch let
+                e
                 as PointError
             {
                 throw EngineError(e.code == .badInput ? .badInput : .notFound, e.message)
@@ -29,7 +30,8 @@ public struct RollbackPlanner: Sendable {
             var versions: [String: String] = [:]
             var found: Int64?
             do {
-                try store.read(from: 1, filter: EventFilter(stream: MigrationLedger.stream(environment)), limit: nil) { e in
+                try store.read(from: 1, filter: EventFilter(stream: MigrationLedger.stream(environment)), limit: nil) {
+                    e in
                     guard let d = e.data.objectValue, let name = d["name"]?.stringValue else { return true }
                     if e.type == MigrationRegistered.eventType { versions[name] = d["version"]?.stringValue }
                     if e.type == MigrationApplied.eventType, versions[name] == v { found = e.position }
@@ -82,7 +84,8 @@ public struct RollbackPlanner: Sendable {
             }
             add(
                 .revertMigration(
-                    name: m.name, sql: sql, transactional: entry.rollbackTransactional, deploymentId: entry.deploymentId ?? ""))
+                    name: m.name, sql: sql, transactional: entry.rollbackTransactional,
+                    deploymentId: entry.deploymentId ?? ""))
         }
         // Migrations applied at the target and rolled back since: applied again, in their order.
         for m in then.appliedInOrder where now.applied[m.name] == nil {
@@ -179,10 +182,12 @@ public struct RollbackPlanner: Sendable {
                     f.now.apply(p)
                     f.pairs.apply(p)
                     if e.stream == stream { f.ledger.apply(e) }
-                    if e.type == RollbackStarted.eventType, e.data.objectValue?["environment"]?.stringValue == environment,
+                    if e.type == RollbackStarted.eventType,
+                        e.data.objectValue?["environment"]?.stringValue == environment,
                         let id = e.data.objectValue?["rollbackId"]?.stringValue
                     {
-                        f.rollbacks.append((id, e.data.objectValue?["targetPosition"]?.numberValue?.int64Value ?? -1, false))
+                        f.rollbacks.append(
+                            (id, e.data.objectValue?["targetPosition"]?.numberValue?.int64Value ?? -1, false))
                     }
                     if e.type == RollbackFailed.eventType || e.type == RollbackCompleted.eventType,
                         let id = e.data.objectValue?["rollbackId"]?.stringValue,
@@ -208,7 +213,9 @@ public struct RollbackPlanner: Sendable {
         func pairServes(_ name: String, _ environment: String) -> Bool {
             if name == environment { return true }
             guard let d = pairs.deployment(name) else { return false }
-            return [d.blueEnvironment, d.greenEnvironment].contains { $0 == environment || $0.hasPrefix(environment + "-") }
+            return [d.blueEnvironment, d.greenEnvironment].contains {
+                $0 == environment || $0.hasPrefix(environment + "-")
+            }
         }
 
         /// The last rollback of the environment, when it failed and went to `target`.

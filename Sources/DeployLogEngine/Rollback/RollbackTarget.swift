@@ -17,7 +17,8 @@ public enum RollbackTarget: Sendable, Equatable, CustomStringConvertible {
             return
         }
         guard text != "head" else {
-            throw EngineError(.badInput, "bad rollback target 'head': expected position:N, time:ISO-8601, pipeline:ID or version:V")
+            throw EngineError(
+                .badInput, "bad rollback target 'head': expected position:N, time:ISO-8601, pipeline:ID or version:V")
         }
         do { self = .point(try StatePoint(parsing: text)) } catch {
             throw EngineError(

@@ -27,7 +27,8 @@ public struct MigrationRegistered: DeployLogEvent {
             "Names of the migrations that must be applied first (may be empty)."),
         .required(
             "checksum", .string,
-            "Lowercase hex SHA-256 over what decides what the migration does (up SQL, rollback SQL, type, dependencies, transaction modes), to detect a migration file changed after it was applied."),
+            "Lowercase hex SHA-256 over what decides what the migration does (up SQL, rollback SQL, type, dependencies, transaction modes), to detect a migration file changed after it was applied."
+        ),
         .required(
             "transactional", .boolean,
             "Whether it runs inside a transaction (false for statements such as `CREATE INDEX CONCURRENTLY`)."),
