@@ -27,6 +27,7 @@ struct DeployLog: ParsableCommand {
             InitCommand.self, AppendCommand.self, LogCommand.self, ShowCommand.self, VerifyCommand.self,
             CheckpointCommand.self, StateCommand.self, DiffCommand.self, MetricsCommand.self, HealthCommand.self,
             ProjectCommand.self, EnvCommand.self, MigrateCommand.self, RollbackCommand.self,
+            PipelineCommand.self, BlueGreenCommand.self, DemoCommand.self,
         ])
 
     @OptionGroup var storeOptions: StoreOptions
