@@ -20,16 +20,17 @@ struct DemoCommand: ParsableCommand {
             traffic where it was; runs a release with a failing migration on staging, which rolls \
             back automatically. Then prints the pipelines, metrics, health and state, and verifies \
             the log. The server is stopped and removed; the log is written to a temporary store \
-            that is removed, unless --store names one to keep (it must be new or empty).
+            that is removed, unless --store names one to keep (it must be new or empty); \
+            $DEPLOYLOG_STORE is not used.
             Needs the PostgreSQL server binaries (initdb, pg_ctl; `pg_config --bindir`).
             """)
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp("Keep the demo's log in this store (new or empty; default: a temporary one, removed).", valueName: "path"))
-    var store: String?
+    /// Only an explicit --store counts: without one the demo writes to a temporary store
+    /// (never to $DEPLOYLOG_STORE or ./.deploylog).
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws(CLIError) {
+        let store = storeOptions.store
         let out = StandardOutput.shared
         let temporary = store == nil || store!.isEmpty
         let path = temporary ? FileManager.default.temporaryDirectory.path + "/deploylog-demo-" + UUID().uuidString.lowercased() : store!
@@ -41,6 +42,8 @@ struct DemoCommand: ParsableCommand {
         do {
             // The store is released at the end of this scope: the reports below open it again.
             let fileStore: FileStore
+            try? FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             do { fileStore = try FileStore.create(at: path) } catch { throw CLIError(error) }
             let head: Int64
             do { head = try fileStore.head().position } catch { throw CLIError(error) }
