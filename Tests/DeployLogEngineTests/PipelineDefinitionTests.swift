@@ -30,7 +30,7 @@ import Testing
             name: camera-counting-db
             version: 1.3.0
             environment: staging
-            git: {commit: 9f1c2ab, branch: main}
+            git: {commit: 9f1c2ab, branch: main, committedAt: "2026-11-20T09:12:00Z"}
             stages:
               - name: Build
                 type: build
@@ -56,6 +56,7 @@ import Testing
         #expect(d.environment == "staging")
         #expect(d.gitCommit == "9f1c2ab")
         #expect(d.gitBranch == "main")
+        #expect(d.gitCommittedAt == Timestamp(iso8601: "2026-11-20T09:12:00Z"))
         #expect(d.stages.map(\.name) == ["Build", "Deploy", "Health", "Quick health", "Switch"])
         #expect(d.stages.map(\.type) == [.build, .deploy, .validate, .validate, .deploy])
         #expect(d.stages[0].step == .run(command: "swift build", timeoutSeconds: 90))
@@ -94,6 +95,9 @@ import Testing
         #expect(
             failure(header + "stages:\n  - name: a\n    type: deploy\n    migrate: no-such-dir\n", base: "/nonexistent")
                 == "deploy.yaml:7: stages[0].migrate: no migration directory at /nonexistent/no-such-dir")
+        #expect(
+            failure(header + "git: {committedAt: yesterday}\nstages: []\n")
+                == "deploy.yaml:4: git.committedAt: expected an RFC 3339 time such as 2026-11-20T09:12:00Z, found 'yesterday'")
         #expect(
             failure(header + "stages:\n  - name: a\n    type: validate\n    healthCheck: {query: [1]}\n")
                 == "deploy.yaml:7: stages[0].healthCheck.query: expected a string, found a list")

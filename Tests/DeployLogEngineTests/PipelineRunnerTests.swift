@@ -115,6 +115,8 @@ import Testing
         #expect(projected.pipelines.pipeline(result.pipelineId)?.status == "rolled_back")
         #expect(
             projected.pipelines.stages(of: result.pipelineId).map(\.status) == ["completed", "failed", "skipped", "skipped"])
+        // Skipped stages never started, yet their kind is known.
+        #expect(projected.pipelines.stages(of: result.pipelineId).map(\.stageType) == ["deploy", "test", "validate", "test"])
         let state = projected.state.environments["staging"]
         #expect(state?.applied.isEmpty == true)
         #expect(state?.isConsistent == true)

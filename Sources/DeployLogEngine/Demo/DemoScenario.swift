@@ -132,7 +132,7 @@ public struct DemoScenario: Sendable {
         let first = try runner.run(
             PipelineDefinition(
                 name: Self.pipelineName, version: "1.3.0", environment: "staging", triggeredBy: "ci@build-1042",
-                gitCommit: "9f1c2ab", gitBranch: "release/1.3",
+                gitCommit: "9f1c2ab", gitBranch: "release/1.3", gitCommittedAt: Self.hoursAgo(3),
                 stages: [
                     .init(
                         name: "Build Database Schema", type: .build,
@@ -162,7 +162,7 @@ public struct DemoScenario: Sendable {
         let failing = try runner.run(
             PipelineDefinition(
                 name: Self.pipelineName, version: "1.4.0", environment: "staging", triggeredBy: "ci@build-1057",
-                gitCommit: "c41d7e0", gitBranch: "release/1.4",
+                gitCommit: "c41d7e0", gitBranch: "release/1.4", gitCommittedAt: Self.hoursAgo(1),
                 stages: [
                     .init(name: "Build Database Schema", type: .build, step: .run(command: "echo 'validated 6 migrations'", timeoutSeconds: 60)),
                     .init(
@@ -183,6 +183,11 @@ public struct DemoScenario: Sendable {
         return Outcome(
             stagingPipeline: first, blueGreenDeploy: blueGreen, unhealthyDeploy: unhealthy, failingPipeline: failing,
             rolledBackTableRemains: remains)
+    }
+
+    /// A commit time `hours` before now (lead time is measured from the commit).
+    static func hoursAgo(_ hours: Int64) -> Timestamp {
+        Timestamp(microsecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000_000) - hours * 3_600_000_000)
     }
 
     private var narratePipeline: @Sendable (PipelineRunner.Progress) -> Void {

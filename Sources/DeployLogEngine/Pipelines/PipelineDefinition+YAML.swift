@@ -26,10 +26,17 @@ extension PipelineDefinition {
         let triggeredBy = try reader.optionalString(top, "triggeredBy")
         var gitCommit: String?
         var gitBranch: String?
+        var gitCommittedAt: Timestamp?
         if let git = top["git"] {
-            let g = try reader.mapping(git, "git", keys: ["commit", "branch"])
+            let g = try reader.mapping(git, "git", keys: ["commit", "branch", "committedAt"])
             gitCommit = try reader.optionalString(g, "commit", path: "git.commit")
             gitBranch = try reader.optionalString(g, "branch", path: "git.branch")
+            if let text = try reader.optionalString(g, "committedAt", path: "git.committedAt") {
+                guard let t = Timestamp(iso8601: text) else {
+                    throw reader.error(g["committedAt"]!, "git.committedAt", "expected an RFC 3339 time such as 2026-11-20T09:12:00Z, found '\(text)'")
+                }
+                gitCommittedAt = t
+            }
         }
         guard let stagesNode = top["stages"] else { throw reader.error(root, "stages", "missing required field") }
         guard let list = stagesNode.sequence, !list.isEmpty else {
@@ -107,7 +114,7 @@ extension PipelineDefinition {
         }
         return PipelineDefinition(
             name: name, version: version, environment: environment, triggeredBy: triggeredBy, gitCommit: gitCommit,
-            gitBranch: gitBranch, stages: stages)
+            gitBranch: gitBranch, gitCommittedAt: gitCommittedAt, stages: stages)
     }
 
     /// Reads and parses `path`.

@@ -5,7 +5,7 @@ public import DeployLogEvents
 ///     name: camera-counting-db
 ///     version: 1.3.0
 ///     environment: staging
-///     git: {commit: 9f1c2ab, branch: main}      # optional
+///     git: {commit: 9f1c2ab, branch: main, committedAt: 2026-11-20T09:12:00Z}   # optional
 ///     stages:
 ///       - name: Build
 ///         type: build
@@ -32,11 +32,13 @@ public struct PipelineDefinition: Sendable, Equatable {
     public var triggeredBy: String?
     public var gitCommit: String?
     public var gitBranch: String?
+    /// When the commit was made: lead time is measured from here.
+    public var gitCommittedAt: Timestamp?
     public var stages: [Stage]
 
     public init(
         name: String, version: String, environment: String, triggeredBy: String? = nil, gitCommit: String? = nil,
-        gitBranch: String? = nil, stages: [Stage]
+        gitBranch: String? = nil, gitCommittedAt: Timestamp? = nil, stages: [Stage]
     ) {
         self.name = name
         self.version = version
@@ -44,6 +46,7 @@ public struct PipelineDefinition: Sendable, Equatable {
         self.triggeredBy = triggeredBy
         self.gitCommit = gitCommit
         self.gitBranch = gitBranch
+        self.gitCommittedAt = gitCommittedAt
         self.stages = stages
     }
 

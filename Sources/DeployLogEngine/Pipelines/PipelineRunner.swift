@@ -114,7 +114,8 @@ public struct PipelineRunner: Sendable {
             PipelineStarted(
                 pipelineId: id, pipelineName: definition.name, pipelineVersion: definition.version,
                 environment: definition.environment, triggeredBy: definition.triggeredBy ?? actor,
-                gitCommitHash: definition.gitCommit, gitBranch: definition.gitBranch, config: definition.config))
+                gitCommitHash: definition.gitCommit, gitBranch: definition.gitBranch, gitCommittedAt: definition.gitCommittedAt,
+                config: definition.config))
         var result = Result(
             pipelineId: id, status: .completed, stages: [], failedStage: nil, error: nil, rollbackId: nil,
             startPosition: startedAt - 1)
@@ -124,7 +125,8 @@ public struct PipelineRunner: Sendable {
             let order = index + 1
             if let failed = result.failedStage {
                 let reason = "stage \(failed) failed"
-                try stream.append(StageSkipped(pipelineId: id, stageName: stage.name, stageOrder: order, reason: reason))
+                try stream.append(
+                    StageSkipped(pipelineId: id, stageName: stage.name, stageOrder: order, reason: reason, stageType: stage.type))
                 let r = StageResult(name: stage.name, order: order, outcome: .skipped, durationMs: 0, output: nil, error: reason)
                 result.stages.append(r)
                 progress?(.stageFinished(r))
