@@ -43,26 +43,34 @@ struct BlueGreenConfigureCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The green database's URL (its password is not stored).", valueName: "url"))
     var green: String
 
-    @Option(name: .customLong("blue-env"), help: ArgumentHelp("Blue's environment name (default NAME-blue).", valueName: "name"))
+    @Option(
+        name: .customLong("blue-env"),
+        help: ArgumentHelp("Blue's environment name (default NAME-blue).", valueName: "name"))
     var blueEnvironment: String?
 
-    @Option(name: .customLong("green-env"), help: ArgumentHelp("Green's environment name (default NAME-green).", valueName: "name"))
+    @Option(
+        name: .customLong("green-env"),
+        help: ArgumentHelp("Green's environment name (default NAME-green).", valueName: "name"))
     var greenEnvironment: String?
 
     @Option(help: ArgumentHelp("The colour serving traffic, for a new pair (default blue).", valueName: "color"))
     var active: BlueGreenColor?
 
-    @Option(name: .customLong("switch-command"), help: ArgumentHelp("The shell command that moves traffic.", valueName: "cmd"))
+    @Option(
+        name: .customLong("switch-command"),
+        help: ArgumentHelp("The shell command that moves traffic.", valueName: "cmd"))
     var switchCommand: String?
 
     @Option(
         name: .customLong("health-query"),
-        help: ArgumentHelp("The query a colour must answer to be healthy (default: a catalog query).", valueName: "sql"))
+        help: ArgumentHelp("The query a colour must answer to be healthy (default: a catalog query).", valueName: "sql")
+    )
     var healthQuery: String?
 
     @Option(
         name: .customLong("slow-statement-ms"),
-        help: ArgumentHelp("Statements slower than this (mean_exec_time) are reported (default 5000).", valueName: "ms"))
+        help: ArgumentHelp("Statements slower than this (mean_exec_time) are reported (default 5000).", valueName: "ms")
+    )
     var slowStatementMs: Int64?
 
     @Option(help: ArgumentHelp("Who is acting (default: $DEPLOYLOG_ACTOR, else $USER@host).", valueName: "name"))
@@ -122,8 +130,11 @@ struct BlueGreenDeployCommand: ParsableCommand {
                 case .migrated(let names):
                     out.write("migrated: \(names.isEmpty ? "nothing pending" : names.joined(separator: ", "))\n")
                 case .checked(let checks):
-                    for c in checks { out.write("  \(c.name): \(c.status.rawValue)\(c.detail.map { " — " + $0 } ?? "")\n") }
-                case .switched(let from, let to): out.write("traffic switched from \(from.rawValue) to \(to.rawValue)\n")
+                    for c in checks {
+                        out.write("  \(c.name): \(c.status.rawValue)\(c.detail.map { " — " + $0 } ?? "")\n")
+                    }
+                case .switched(let from, let to):
+                    out.write("traffic switched from \(from.rawValue) to \(to.rawValue)\n")
                 case .failed: break
                 }
                 out.flush()
@@ -160,7 +171,8 @@ struct BlueGreenSwitchCommand: ParsableCommand {
         }
         if let output = result.output { StandardOutput.shared.write(output + "\n") }
         StandardOutput.shared.write(
-            "traffic of \(name) switched from \(result.fromColor.rawValue) to \(result.toColor.rawValue) (version \(result.version))\n")
+            "traffic of \(name) switched from \(result.fromColor.rawValue) to \(result.toColor.rawValue) (version \(result.version))\n"
+        )
     }
 }
 
@@ -235,7 +247,8 @@ struct BlueGreenStatusCommand: ParsableCommand {
         if let failure = pair.lastFailure { out += "last failure: \(failure)\n" }
         let rows = [BlueGreenColor.blue, .green].map { c -> [String] in
             let checks = pair.lastHealthChecks[c].map { h in
-                (h.healthy ? "healthy: " : "UNHEALTHY: ") + h.checks.map { "\($0.name) \($0.status.rawValue)" }.joined(separator: ", ")
+                (h.healthy ? "healthy: " : "UNHEALTHY: ")
+                    + h.checks.map { "\($0.name) \($0.status.rawValue)" }.joined(separator: ", ")
             }
             return [
                 c.rawValue + (c == pair.activeColor ? " *" : ""), pair.environment(of: c), pair.versions[c] ?? "",

@@ -33,7 +33,9 @@ struct DemoCommand: ParsableCommand {
         let store = storeOptions.store
         let out = StandardOutput.shared
         let temporary = store == nil || store!.isEmpty
-        let path = temporary ? FileManager.default.temporaryDirectory.path + "/deploylog-demo-" + UUID().uuidString.lowercased() : store!
+        let path =
+            temporary
+            ? FileManager.default.temporaryDirectory.path + "/deploylog-demo-" + UUID().uuidString.lowercased() : store!
         defer {
             if temporary { try? FileManager.default.removeItem(atPath: path) }
         }
@@ -48,9 +50,12 @@ struct DemoCommand: ParsableCommand {
             let head: Int64
             do { head = try fileStore.head().position } catch { throw CLIError(error) }
             if head > 0 {
-                throw CLIError.usage("--store \(path) already holds \(head) events: the demo needs a new or empty store")
+                throw CLIError.usage(
+                    "--store \(path) already holds \(head) events: the demo needs a new or empty store")
             }
-            out.write("deploylog demo: the camera-counting deployments, recorded in \(temporary ? "a temporary store" : path)\n\n")
+            out.write(
+                "deploylog demo: the camera-counting deployments, recorded in \(temporary ? "a temporary store" : path)\n\n"
+            )
             let scenario = DemoScenario(store: fileStore) { line in
                 out.write(line + "\n")
                 out.flush()
@@ -66,13 +71,20 @@ struct DemoCommand: ParsableCommand {
         }
         let storeArguments = ["--store", path]
         try section("pipelines") { () throws(CLIError) in out.write(try Self.pipelines(path)) }
-        try section("deploylog metrics") { () throws(CLIError) in try Self.parse(MetricsCommand.self, storeArguments).run() }
-        try section("deploylog health") { () throws(CLIError) in try Self.parse(HealthCommand.self, storeArguments).run() }
-        try section("deploylog state") { () throws(CLIError) in try Self.parse(StateCommand.self, storeArguments).run() }
+        try section("deploylog metrics") { () throws(CLIError) in
+            try Self.parse(MetricsCommand.self, storeArguments).run()
+        }
+        try section("deploylog health") { () throws(CLIError) in
+            try Self.parse(HealthCommand.self, storeArguments).run()
+        }
+        try section("deploylog state") { () throws(CLIError) in try Self.parse(StateCommand.self, storeArguments).run()
+        }
         try section("deploylog bluegreen status \(DemoScenario.pairName)") { () throws(CLIError) in
             try Self.parse(BlueGreenStatusCommand.self, storeArguments + [DemoScenario.pairName]).run()
         }
-        try section("deploylog verify") { () throws(CLIError) in try Self.parse(VerifyCommand.self, storeArguments).run() }
+        try section("deploylog verify") { () throws(CLIError) in
+            try Self.parse(VerifyCommand.self, storeArguments).run()
+        }
 
         guard outcome.asExpected else {
             throw CLIError(
@@ -103,11 +115,15 @@ struct DemoCommand: ParsableCommand {
         var out = ""
         for p in pipelines.pipelines {
             let duration = p.completedAt.map { " in \(($0.microseconds - p.startedAt.microseconds) / 1000) ms" } ?? ""
-            out += "\(p.pipelineName) \(p.pipelineVersion) -> \(p.environment): \(p.status)\(duration) (\(p.pipelineId))\n"
+            out +=
+                "\(p.pipelineName) \(p.pipelineVersion) -> \(p.environment): \(p.status)\(duration) (\(p.pipelineId))\n"
             out += TextTable.render(
                 ["ORDER", "STAGE", "TYPE", "STATUS", "MS", "ERROR"],
                 pipelines.stages(of: p.pipelineId).map { s in
-                    [String(s.stageOrder), s.stageName, s.stageType, s.status, s.durationMs.map(String.init) ?? "", s.errorMessage ?? ""]
+                    [
+                        String(s.stageOrder), s.stageName, s.stageType, s.status, s.durationMs.map(String.init) ?? "",
+                        s.errorMessage ?? "",
+                    ]
                 })
         }
         return out

@@ -27,8 +27,8 @@ struct PipelineRunCommand: ParsableCommand {
                 - {name: Deploy, type: deploy, migrate: migrations}
                 - {name: Health, type: validate, healthCheck: {query: "SELECT 1 FROM cameras LIMIT 1"}}
                 - {name: Switch, type: deploy, switch: camera-counting-prod}
-            Stage types: build, test, deploy, validate. Steps: run (a shell command, killed at its \
-            timeout in seconds; output captured, bounded), migrate (a directory, relative to the \
+            Stage types: build, test, deploy, validate. Steps: run (a shell command run in the \
+            file's folder, killed at its timeout in seconds; output captured, bounded), migrate (a directory, relative to the \
             file, applied to the environment's database), healthCheck (connectivity, the query, \
             slow statements from pg_stat_statements), switch (a blue-green pair's traffic).
             A failed stage marks the rest skipped and fails the pipeline; when the environment's \
@@ -59,6 +59,9 @@ struct PipelineRunCommand: ParsableCommand {
         let store = try storeOptions.open()
         var runner = PipelineRunner(store: store, actor: EngineOptions.actor(actor))
         runner.targetURL = target
+        // `run` steps start where the file is, as `migrate` directories are found from there.
+        let folder = (file as NSString).deletingLastPathComponent
+        runner.workingDirectory = folder.isEmpty ? nil : folder
         let out = StandardOutput.shared
         let result: PipelineRunner.Result
         do {
@@ -80,7 +83,8 @@ struct PipelineRunCommand: ParsableCommand {
         }
         out.write("pipeline \(result.pipelineId): \(result.status.rawValue)\n")
         guard result.status == .completed else {
-            var message = "pipeline \(definition.name) \(definition.version) \(result.status.rawValue): stage \(result.failedStage ?? "?") failed: \(result.error ?? "")"
+            var message =
+                "pipeline \(definition.name) \(definition.version) \(result.status.rawValue): stage \(result.failedStage ?? "?") failed: \(result.error ?? "")"
             if let note = result.rollbackNote { message += "; \(note)" }
             throw CLIError(.stepFailed, message)
         }

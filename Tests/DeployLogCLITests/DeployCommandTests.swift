@@ -83,7 +83,9 @@ final class DeployCommandTests: CLITestCase {
             """)
         let r = try store("pipeline", "run", file)
         XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stderr.hasPrefix("deploylog: pipeline camera-counting-db 1.1.0 rolled_back: stage Integration Tests failed"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.hasPrefix(
+                "deploylog: pipeline camera-counting-db 1.1.0 rolled_back: stage Integration Tests failed"), r.stderr)
         XCTAssertTrue(r.out.contains("2/3 Integration Tests: failed"), r.out)
         XCTAssertTrue(r.out.contains("3/3 Health: skipped"), r.out)
         XCTAssertTrue(r.out.contains("revert migration create_cameras"), r.out)
@@ -103,10 +105,12 @@ final class DeployCommandTests: CLITestCase {
             "bad.yaml",
             "name: p\nversion: 1\nenvironment: staging\nstages:\n  - name: Build\n    type: compile\n    run: make\n")
         assertFailure(
-            try store("pipeline", "run", file), 65, "\(file):6: stages[0].type: expected build, test, deploy or validate, found 'compile'")
+            try store("pipeline", "run", file), 65,
+            "\(file):6: stages[0].type: expected build, test, deploy or validate, found 'compile'")
         let syntax = try write("syntax.yaml", "name: p\nstages: [\n")
         assertFailure(try store("pipeline", "run", syntax), 65, "\(syntax):3:1: YAML syntax error")
-        assertFailure(try store("pipeline", "run", directory.appendingPathComponent("none.yaml").path), 66, "no pipeline file")
+        assertFailure(
+            try store("pipeline", "run", directory.appendingPathComponent("none.yaml").path), 66, "no pipeline file")
         XCTAssertEqual(try checkpoint().text, before.text)
     }
 
@@ -114,7 +118,8 @@ final class DeployCommandTests: CLITestCase {
         try storeOK("init")
         try migrations()
         let switched = directory.appendingPathComponent("switched.txt").path
-        let blue = databaseURL.replacingOccurrences(of: "postgresql://postgres@", with: "postgresql://postgres:s3cr3t-pw@")
+        let blue = databaseURL.replacingOccurrences(
+            of: "postgresql://postgres@", with: "postgresql://postgres:s3cr3t-pw@")
         try storeOK(
             "bluegreen", "configure", "prod", "--blue", blue, "--green", greenURL, "--switch-command",
             "echo \"$DEPLOYLOG_COLOR\" > '\(switched)'", "--health-query", "SELECT count(*) FROM cameras")
@@ -125,7 +130,8 @@ final class DeployCommandTests: CLITestCase {
         XCTAssertTrue(ok.out.contains("deploying 1.0.0 to green"), ok.out)
         XCTAssertTrue(ok.out.contains("traffic switched from blue to green"), ok.out)
         XCTAssertEqual(try String(contentsOfFile: switched, encoding: .utf8), "green\n")
-        XCTAssertTrue(try storeOK("bluegreen", "status", "prod").out.hasPrefix("blue-green prod: green serving (version 1.0.0)"))
+        XCTAssertTrue(
+            try storeOK("bluegreen", "status", "prod").out.hasPrefix("blue-green prod: green serving (version 1.0.0)"))
 
         // The next deploy goes to blue, with a health query its migrations do not satisfy.
         try storeOK(
@@ -154,7 +160,8 @@ final class DeployCommandTests: CLITestCase {
         let r = try deploylog(["demo", "--store", kept])
         XCTAssertEqual(r.status, 0, r.stderr)
         for fragment in [
-            "pipeline completed", "traffic switched from blue to green", "traffic still on green", "pipeline rolled_back",
+            "pipeline completed", "traffic switched from blue to green", "traffic still on green",
+            "pipeline rolled_back",
             "camera_zones on staging after the rollback: gone", "==> deploylog metrics", "==> deploylog health",
             "==> deploylog state", "PostgreSQL server stopped and removed",
         ] {
@@ -163,7 +170,9 @@ final class DeployCommandTests: CLITestCase {
         XCTAssertTrue(r.lines.contains { $0.hasPrefix("ok: ") && $0.contains(" events, ") }, r.out)
         // The kept log verifies on its own, and holds the scenario.
         XCTAssertEqual(try deploylog(["--store", kept, "verify"]).status, 0)
-        let statuses = try deploylog(["--store", kept, "log", "--type", "PipelineCompleted", "--type", "PipelineRolledBack"])
+        let statuses = try deploylog([
+            "--store", kept, "log", "--type", "PipelineCompleted", "--type", "PipelineRolledBack",
+        ])
         XCTAssertEqual(statuses.lines.count, 3, statuses.out)  // header + one of each
 
         // Without --store the log is temporary and removed.

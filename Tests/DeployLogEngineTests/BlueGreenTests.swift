@@ -24,9 +24,11 @@ import Testing
             switchFile = f.directory + "/switched.txt"
             deployer = BlueGreenDeployer(store: f.store, actor: "tester")
             try deployer.configure(
-                name: "camera-counting-prod", blueURL: f.databaseURL, greenURL: greenURL, blueEnvironment: "production-blue",
+                name: "camera-counting-prod", blueURL: f.databaseURL, greenURL: greenURL,
+                blueEnvironment: "production-blue",
                 greenEnvironment: "production-green",
-                switchCommand: switchCommand ?? "echo \"$DEPLOYLOG_COLOR $DEPLOYLOG_DATABASE_URL $DEPLOYLOG_VERSION\" > '\(switchFile)'",
+                switchCommand: switchCommand
+                    ?? "echo \"$DEPLOYLOG_COLOR $DEPLOYLOG_DATABASE_URL $DEPLOYLOG_VERSION\" > '\(switchFile)'",
                 healthCheckQuery: healthQuery ?? "SELECT count(*) FROM cameras")
         }
 
@@ -38,11 +40,14 @@ import Testing
             try f.directory(
                 "m",
                 [
-                    "1.0.0__create_cameras.sql": migrationText(up: "CREATE TABLE cameras (id int, status text);", down: "DROP TABLE cameras;")
+                    "1.0.0__create_cameras.sql": migrationText(
+                        up: "CREATE TABLE cameras (id int, status text);", down: "DROP TABLE cameras;")
                 ])
         }
 
-        func pair() throws -> BlueGreenPair { try #require(try BlueGreenPair.load("camera-counting-prod", from: f.store)) }
+        func pair() throws -> BlueGreenPair {
+            try #require(try BlueGreenPair.load("camera-counting-prod", from: f.store))
+        }
 
         func types() throws -> [String] { try f.store.readStream("bluegreen-camera-counting-prod").map(\.type) }
 
@@ -55,7 +60,8 @@ import Testing
 
     @Test func aHealthyDeployMigratesTheInactiveColourAndSwitchesTrafficToIt() throws {
         let p = try Pair("bg_ok")
-        let result = try p.deployer.deploy(name: "camera-counting-prod", version: "1.3.0", source: .directory(try p.migrations()))
+        let result = try p.deployer.deploy(
+            name: "camera-counting-prod", version: "1.3.0", source: .directory(try p.migrations()))
         #expect(result.targetColor == .green)
         #expect(result.migrationsApplied == ["create_cameras"])
         #expect(result.healthy)
@@ -66,9 +72,11 @@ import Testing
         // Without pg_stat_statements the slow-statement check is a WARNING, which is still healthy.
         #expect(result.checks[2].status != .fail)
 
-        #expect(try p.types() == [
-            "BlueGreenConfigured", "DeployToInactiveStarted", "HealthChecksRecorded", "TrafficSwitchStarted", "TrafficSwitched",
-        ])
+        #expect(
+            try p.types() == [
+                "BlueGreenConfigured", "DeployToInactiveStarted", "HealthChecksRecorded", "TrafficSwitchStarted",
+                "TrafficSwitched",
+            ])
         #expect(try p.pair().activeColor == .green)
         #expect(try p.pair().versions[.green] == "1.3.0")
         // The command ran with the colour, its URL and the version in its environment.
@@ -83,7 +91,8 @@ import Testing
         #expect(state.blueGreen["camera-counting-prod"]?.activeVersion == "1.3.0")
 
         // The next deploy goes to blue, now the inactive one, and a manual switch moves it back.
-        let next = try p.deployer.deploy(name: "camera-counting-prod", version: "1.3.1", source: .directory(try p.migrations()))
+        let next = try p.deployer.deploy(
+            name: "camera-counting-prod", version: "1.3.1", source: .directory(try p.migrations()))
         #expect(next.targetColor == .blue && next.switched)
         let back = try p.deployer.switchTraffic(name: "camera-counting-prod")
         #expect(back.fromColor == .blue && back.toColor == .green && back.version == "1.3.0")
@@ -92,18 +101,23 @@ import Testing
 
     @Test func aFailingHealthCheckRecordsTheFailureAndLeavesTrafficWhereItWas() throws {
         let p = try Pair("bg_unhealthy", healthQuery: "SELECT count(*) FROM camera_zones")
-        let result = try p.deployer.deploy(name: "camera-counting-prod", version: "1.4.0", source: .directory(try p.migrations()))
+        let result = try p.deployer.deploy(
+            name: "camera-counting-prod", version: "1.4.0", source: .directory(try p.migrations()))
         #expect(!result.healthy)
         #expect(!result.switched)
         #expect(result.checks.first { $0.name == "application_query" }?.status == .fail)
         #expect(result.failure?.contains("42P01") == true)
 
-        #expect(try p.types() == ["BlueGreenConfigured", "DeployToInactiveStarted", "HealthChecksRecorded", "BlueGreenDeployFailed"])
+        #expect(
+            try p.types() == [
+                "BlueGreenConfigured", "DeployToInactiveStarted", "HealthChecksRecorded", "BlueGreenDeployFailed",
+            ])
         let failed = try #require(try p.f.store.readStream("bluegreen-camera-counting-prod").last)
         #expect(failed.data.objectValue?["version"]?.stringValue == "1.4.0")
         #expect(failed.data.objectValue?["rollbackTriggered"] == .bool(false))
         #expect(failed.data.objectValue?["reason"]?.stringValue?.contains("traffic stays on blue") == true)
-        let recorded = try #require(try p.f.store.readStream("bluegreen-camera-counting-prod").first { $0.type == "HealthChecksRecorded" })
+        let recorded = try #require(
+            try p.f.store.readStream("bluegreen-camera-counting-prod").first { $0.type == "HealthChecksRecorded" })
         #expect(recorded.data.objectValue?["healthy"] == .bool(false))
         #expect(recorded.data.objectValue?["color"]?.stringValue == "green")
 
@@ -119,7 +133,8 @@ import Testing
 
     @Test func aFailingSwitchCommandLeavesTheActiveColourServing() throws {
         let p = try Pair("bg_switch_fails", switchCommand: "echo 'load balancer refused'; exit 7")
-        let result = try p.deployer.deploy(name: "camera-counting-prod", version: "1.3.0", source: .directory(try p.migrations()))
+        let result = try p.deployer.deploy(
+            name: "camera-counting-prod", version: "1.3.0", source: .directory(try p.migrations()))
         #expect(result.healthy)
         #expect(!result.switched)
         #expect(result.failure?.contains("exit status 7: load balancer refused") == true)
@@ -151,10 +166,12 @@ import Testing
             #expect(pair.blueEnvironment == "pair-blue" && pair.activeColor == .blue)
 
             // Reconfiguring keeps blue serving and refuses to move traffic by configuration.
-            try deployer.configure(name: "pair", blueURL: "postgresql://app@db-blue2/app", greenURL: "postgresql://app@db-green/app")
+            try deployer.configure(
+                name: "pair", blueURL: "postgresql://app@db-blue2/app", greenURL: "postgresql://app@db-green/app")
             #expect(try BlueGreenPair.load("pair", from: store)?.switchCommand == "true")
             do {
-                try deployer.configure(name: "pair", blueURL: "postgresql://a@b/c", greenURL: "postgresql://a@b/d", activeColor: .green)
+                try deployer.configure(
+                    name: "pair", blueURL: "postgresql://a@b/c", greenURL: "postgresql://a@b/d", activeColor: .green)
                 Issue.record("--active moved traffic")
             } catch let error as EngineError {
                 #expect(error.code == .badInput)
@@ -181,20 +198,30 @@ import Testing
                 name: "release", version: "2.0.0", environment: "production",
                 stages: [
                     .init(name: "Switch Traffic", type: .deploy, step: .switchTraffic(pair: "camera-counting-prod")),
-                    .init(name: "Post-switch checks", type: .validate, step: .run(command: "echo p95 900 ms; exit 1", timeoutSeconds: 10)),
+                    .init(
+                        name: "Post-switch checks", type: .validate,
+                        step: .run(command: "echo p95 900 ms; exit 1", timeoutSeconds: 10)),
                 ]))
         #expect(result.status == .rolledBack)
         #expect(result.rollbackSteps.count == 1)
-        #expect(result.rollbackSteps.first?.contains("switch blue-green camera-counting-prod from green back to blue") == true)
+        #expect(
+            result.rollbackSteps.first?.contains("switch blue-green camera-counting-prod from green back to blue")
+                == true)
         // The pair's command ran for the switch and again for the switch back.
         #expect(p.switched()?.hasPrefix("blue \(p.f.databaseURL)") == true)
         #expect(try p.pair().activeColor == .blue)
-        #expect(try p.types().suffix(4) == ["TrafficSwitchStarted", "TrafficSwitched", "TrafficSwitchStarted", "TrafficSwitched"])
-        #expect(try Projections.fold(PipelinesProjector.self, p.f.store).pipeline(result.pipelineId)?.status == "rolled_back")
+        #expect(
+            try p.types().suffix(4) == [
+                "TrafficSwitchStarted", "TrafficSwitched", "TrafficSwitchStarted", "TrafficSwitched",
+            ])
+        #expect(
+            try Projections.fold(PipelinesProjector.self, p.f.store).pipeline(result.pipelineId)?.status
+                == "rolled_back")
     }
 
     @Test func healthChecksOfAnUnreachableDatabaseFailOnConnectivity() {
-        let checks = HealthChecker.run(url: "postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2", options: HealthCheckOptions())
+        let checks = HealthChecker.run(
+            url: "postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2", options: HealthCheckOptions())
         #expect(checks.count == 1)
         #expect(checks[0].name == "database_connectivity")
         #expect(checks[0].status == .fail)

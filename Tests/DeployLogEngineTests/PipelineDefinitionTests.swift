@@ -61,7 +61,9 @@ import Testing
         #expect(d.stages.map(\.type) == [.build, .deploy, .validate, .validate, .deploy])
         #expect(d.stages[0].step == .run(command: "swift build", timeoutSeconds: 90))
         #expect(d.stages[1].step == .migrate(.directory(base + "/migrations")))
-        #expect(d.stages[2].step == .healthCheck(HealthCheckOptions(query: "SELECT count(*) FROM cameras", slowStatementMs: 250)))
+        #expect(
+            d.stages[2].step
+                == .healthCheck(HealthCheckOptions(query: "SELECT count(*) FROM cameras", slowStatementMs: 250)))
         #expect(d.stages[3].step == .healthCheck(HealthCheckOptions()))
         #expect(d.stages[4].step == .switchTraffic(pair: "camera-counting-prod"))
         #expect(d.config["stages"]?.arrayValue?.count == 5)
@@ -76,9 +78,13 @@ import Testing
         #expect(failure(header + "stages: []\n") == "deploy.yaml:4: stages: expected a non-empty list of stages")
         #expect(
             failure(header + "colour: blue\nstages: []\n")
-                == "deploy.yaml:4: colour: unknown field (expected one of name, version, environment, triggeredBy, git, stages)")
+                == "deploy.yaml:4: colour: unknown field (expected one of name, version, environment, triggeredBy, git, stages)"
+        )
         #expect(
-            failure(header + "stages:\n  - name: a\n    type: deploy\n    run: x\n  - name: b\n    type: deploy-ish\n    run: y\n")
+            failure(
+                header
+                    + "stages:\n  - name: a\n    type: deploy\n    run: x\n  - name: b\n    type: deploy-ish\n    run: y\n"
+            )
                 == "deploy.yaml:9: stages[1].type: expected build, test, deploy or validate, found 'deploy-ish'")
         #expect(
             failure(header + "stages:\n  - name: a\n    type: test\n")
@@ -90,14 +96,16 @@ import Testing
             failure(header + "stages:\n  - name: a\n    type: test\n    run: x\n    timeout: soon\n")
                 == "deploy.yaml:8: stages[0].timeout: expected a number of seconds between 0 and 86400, found 'soon'")
         #expect(
-            failure(header + "stages:\n  - name: a\n    type: test\n    run: x\n  - name: a\n    type: test\n    run: y\n")
+            failure(
+                header + "stages:\n  - name: a\n    type: test\n    run: x\n  - name: a\n    type: test\n    run: y\n")
                 == "deploy.yaml:8: stages[1].name: a stage named 'a' comes earlier; stage names must be unique")
         #expect(
             failure(header + "stages:\n  - name: a\n    type: deploy\n    migrate: no-such-dir\n", base: "/nonexistent")
                 == "deploy.yaml:7: stages[0].migrate: no migration directory at /nonexistent/no-such-dir")
         #expect(
             failure(header + "git: {committedAt: yesterday}\nstages: []\n")
-                == "deploy.yaml:4: git.committedAt: expected an RFC 3339 time such as 2026-11-20T09:12:00Z, found 'yesterday'")
+                == "deploy.yaml:4: git.committedAt: expected an RFC 3339 time such as 2026-11-20T09:12:00Z, found 'yesterday'"
+        )
         #expect(
             failure(header + "stages:\n  - name: a\n    type: validate\n    healthCheck: {query: [1]}\n")
                 == "deploy.yaml:7: stages[0].healthCheck.query: expected a string, found a list")

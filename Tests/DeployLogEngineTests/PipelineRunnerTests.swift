@@ -14,7 +14,8 @@ import Testing
         try Environments(store: f.store).configure(
             EnvironmentConfigured(
                 environment: name, environmentType: .staging, databaseUrl: url ?? f.databaseURL, connectionPoolSize: 5,
-                maxConnections: 20, monitoringEnabled: false, alertingEnabled: false, rollbackPolicy: policy, config: JSONObject()),
+                maxConnections: 20, monitoringEnabled: false, alertingEnabled: false, rollbackPolicy: policy,
+                config: JSONObject()),
             metadata: EventMetadata(actor: "tester", source: "test"))
     }
 
@@ -30,15 +31,23 @@ import Testing
         let dir = try f.directory(
             "m",
             [
-                "0001__create_cameras.sql": migrationText(up: "CREATE TABLE cameras (id int, status text);", down: "DROP TABLE cameras;"),
-                "0002__add_site.sql": migrationText(up: "ALTER TABLE cameras ADD COLUMN site text;", down: "ALTER TABLE cameras DROP COLUMN site;", depends: ["create_cameras"]),
+                "0001__create_cameras.sql": migrationText(
+                    up: "CREATE TABLE cameras (id int, status text);", down: "DROP TABLE cameras;"),
+                "0002__add_site.sql": migrationText(
+                    up: "ALTER TABLE cameras ADD COLUMN site text;", down: "ALTER TABLE cameras DROP COLUMN site;",
+                    depends: ["create_cameras"]),
             ])
         let definition = PipelineDefinition(
-            name: "camera-counting-db", version: "1.0.0", environment: "staging", gitCommit: "abc123", gitBranch: "main",
+            name: "camera-counting-db", version: "1.0.0", environment: "staging", gitCommit: "abc123",
+            gitBranch: "main",
             stages: [
-                .init(name: "Build", type: .build, step: .run(command: "echo built $DEPLOYLOG_VERSION for $DEPLOYLOG_ENVIRONMENT", timeoutSeconds: 30)),
+                .init(
+                    name: "Build", type: .build,
+                    step: .run(command: "echo built $DEPLOYLOG_VERSION for $DEPLOYLOG_ENVIRONMENT", timeoutSeconds: 30)),
                 .init(name: "Migrate", type: .deploy, step: .migrate(.directory(dir))),
-                .init(name: "Health", type: .validate, step: .healthCheck(HealthCheckOptions(query: "SELECT count(*) FROM cameras"))),
+                .init(
+                    name: "Health", type: .validate,
+                    step: .healthCheck(HealthCheckOptions(query: "SELECT count(*) FROM cameras"))),
             ])
         let result = try runner(f).run(definition)
         #expect(result.status == .completed)
@@ -72,13 +81,16 @@ import Testing
         let f = try EngineFixture(prefix: "pipeline_rollback")
         try configure(f, policy: .automatic)
         let dir = try f.directory(
-            "m", ["0001__create_zones.sql": migrationText(up: "CREATE TABLE zones (id int);", down: "DROP TABLE zones;")])
+            "m",
+            ["0001__create_zones.sql": migrationText(up: "CREATE TABLE zones (id int);", down: "DROP TABLE zones;")])
         let before = try f.head()
         let definition = PipelineDefinition(
             name: "camera-counting-db", version: "1.4.0", environment: "staging",
             stages: [
                 .init(name: "Migrate", type: .deploy, step: .migrate(.directory(dir))),
-                .init(name: "Integration Tests", type: .test, step: .run(command: "echo 57 passed, 1 failed; exit 3", timeoutSeconds: 30)),
+                .init(
+                    name: "Integration Tests", type: .test,
+                    step: .run(command: "echo 57 passed, 1 failed; exit 3", timeoutSeconds: 30)),
                 .init(name: "Health", type: .validate, step: .healthCheck(HealthCheckOptions())),
                 .init(name: "Smoke", type: .test, step: .run(command: "echo never", timeoutSeconds: 30)),
             ])
@@ -106,17 +118,28 @@ import Testing
         #expect(started.data.objectValue?["rollbackType"]?.stringValue == "automatic")
         #expect(started.data.objectValue?["pipelineId"]?.stringValue == result.pipelineId)
         #expect(started.data.objectValue?["targetPosition"]?.numberValue?.int64Value == before)
-        #expect(try types(f, stream: "rollback-\(rollbackId)") == ["RollbackStarted", "RollbackStepExecuted", "RollbackCompleted"])
-        #expect(try f.events(type: "MigrationRolledBack").map { $0.data.objectValue?["name"]?.stringValue } == ["create_zones"])
+        #expect(
+            try types(f, stream: "rollback-\(rollbackId)") == [
+                "RollbackStarted", "RollbackStepExecuted", "RollbackCompleted",
+            ])
+        #expect(
+            try f.events(type: "MigrationRolledBack").map { $0.data.objectValue?["name"]?.stringValue } == [
+                "create_zones"
+            ])
         #expect(try f.query("SELECT 1 FROM pg_tables WHERE tablename = 'zones'").count == 0)
 
         // Folded: rolled_back, stages as run, and the environment as it was before the run.
         let projected = try Projections.fold(f.store)
         #expect(projected.pipelines.pipeline(result.pipelineId)?.status == "rolled_back")
         #expect(
-            projected.pipelines.stages(of: result.pipelineId).map(\.status) == ["completed", "failed", "skipped", "skipped"])
+            projected.pipelines.stages(of: result.pipelineId).map(\.status) == [
+                "completed", "failed", "skipped", "skipped",
+            ])
         // Skipped stages never started, yet their kind is known.
-        #expect(projected.pipelines.stages(of: result.pipelineId).map(\.stageType) == ["deploy", "test", "validate", "test"])
+        #expect(
+            projected.pipelines.stages(of: result.pipelineId).map(\.stageType) == [
+                "deploy", "test", "validate", "test",
+            ])
         let state = projected.state.environments["staging"]
         #expect(state?.applied.isEmpty == true)
         #expect(state?.isConsistent == true)
@@ -129,7 +152,8 @@ import Testing
             "m",
             [
                 "0001__create_a.sql": migrationText(up: "CREATE TABLE a (id int);", down: "DROP TABLE a;"),
-                "0002__index_missing.sql": migrationText(up: "CREATE INDEX ON a (missing_column);", down: nil, depends: ["create_a"]),
+                "0002__index_missing.sql": migrationText(
+                    up: "CREATE INDEX ON a (missing_column);", down: nil, depends: ["create_a"]),
             ])
         let result = try runner(f).run(
             PipelineDefinition(
@@ -143,7 +167,10 @@ import Testing
         #expect(result.rollbackNote?.contains("manual") == true)
         #expect(result.error?.contains("42703") == true)
         #expect(result.error?.contains("0002__index_missing.sql") == true)
-        #expect(try types(f, stream: "pipeline-\(result.pipelineId)").suffix(3) == ["StageFailed", "StageSkipped", "PipelineFailed"])
+        #expect(
+            try types(f, stream: "pipeline-\(result.pipelineId)").suffix(3) == [
+                "StageFailed", "StageSkipped", "PipelineFailed",
+            ])
         #expect(try f.events(type: "RollbackStarted").isEmpty)
         // What ran before the failure stays, as the manual policy wants.
         #expect(try f.query("SELECT 1 FROM pg_tables WHERE tablename = 'a'").count == 1)
@@ -159,8 +186,13 @@ import Testing
             PipelineDefinition(
                 name: "p", version: "1", environment: "staging",
                 stages: [
-                    .init(name: "Noisy", type: .build, step: .run(command: "head -c 100000 /dev/zero | tr '\\0' x; echo; echo tail-line", timeoutSeconds: 30)),
-                    .init(name: "Slow", type: .test, step: .run(command: "echo before; sleep 20; echo after", timeoutSeconds: 0.5)),
+                    .init(
+                        name: "Noisy", type: .build,
+                        step: .run(
+                            command: "head -c 100000 /dev/zero | tr '\\0' x; echo; echo tail-line", timeoutSeconds: 30)),
+                    .init(
+                        name: "Slow", type: .test,
+                        step: .run(command: "echo before; sleep 20; echo after", timeoutSeconds: 0.5)),
                 ]))
         #expect(clock.now - started < .seconds(10))
         #expect(result.status == .failed)
@@ -177,7 +209,9 @@ import Testing
         let head = try f.head()
         do {
             _ = try runner(f).run(
-                PipelineDefinition(name: "p", version: "1", environment: "nowhere", stages: [.init(name: "a", type: .build, step: .run(command: "true", timeoutSeconds: 1))]))
+                PipelineDefinition(
+                    name: "p", version: "1", environment: "nowhere",
+                    stages: [.init(name: "a", type: .build, step: .run(command: "true", timeoutSeconds: 1))]))
             Issue.record("an unknown environment was accepted")
         } catch {
             #expect(error.code == .notFound)
@@ -187,7 +221,9 @@ import Testing
         let configured = try f.head()
         do {
             _ = try runner(f).run(
-                PipelineDefinition(name: "p", version: "1", environment: "staging", stages: [.init(name: "s", type: .deploy, step: .switchTraffic(pair: "no-such-pair"))]))
+                PipelineDefinition(
+                    name: "p", version: "1", environment: "staging",
+                    stages: [.init(name: "s", type: .deploy, step: .switchTraffic(pair: "no-such-pair"))]))
             Issue.record("an unknown pair was accepted")
         } catch {
             #expect(error.code == .notFound)

@@ -37,13 +37,16 @@ public struct BlueGreenDeployer: Sendable {
             throw EngineError(.badInput, "bad blue-green pair name '\(name)': no spaces, slashes or newlines")
         }
         for (flag, url) in [("--blue", blueURL), ("--green", greenURL)] where !Self.isPostgresURL(url) {
-            throw EngineError(.badInput, "\(flag) must be a postgres:// or postgresql:// URL, got '\(CredentialRedaction.redact(string: url))'")
+            throw EngineError(
+                .badInput,
+                "\(flag) must be a postgres:// or postgresql:// URL, got '\(CredentialRedaction.redact(string: url))'")
         }
         let existing = try BlueGreenPair.load(name, from: store)
         if let existing, let activeColor, activeColor != existing.activeColor {
             throw EngineError(
                 .badInput,
-                "blue-green \(name) is serving \(existing.activeColor.rawValue): --active cannot move traffic (use `deploylog bluegreen switch \(name)`)")
+                "blue-green \(name) is serving \(existing.activeColor.rawValue): --active cannot move traffic (use `deploylog bluegreen switch \(name)`)"
+            )
         }
         let event = BlueGreenConfigured(
             deploymentName: name, blueEnvironment: blueEnvironment ?? existing?.blueEnvironment ?? "\(name)-blue",
@@ -54,7 +57,9 @@ public struct BlueGreenDeployer: Sendable {
             switchCommand: switchCommand ?? existing?.switchCommand,
             healthCheckQuery: healthCheckQuery ?? existing?.healthCheckQuery,
             slowStatementMs: slowStatementMs ?? existing?.slowStatementMs)
-        return try append([event], to: existing ?? BlueGreenPair(name: name), metadata: metadata(source: "deploylog bluegreen configure"))
+        return try append(
+            [event], to: existing ?? BlueGreenPair(name: name),
+            metadata: metadata(source: "deploylog bluegreen configure"))
     }
 
     // MARK: Deploy
@@ -99,7 +104,10 @@ public struct BlueGreenDeployer: Sendable {
         let target = pair.inactiveColor
         let environment = pair.environment(of: target)
         guard let url = pair.databaseURL(of: target) else {
-            throw EngineError(.badInput, "blue-green \(name) has no database URL for \(target.rawValue) (configure it with --\(target.rawValue))")
+            throw EngineError(
+                .badInput,
+                "blue-green \(name) has no database URL for \(target.rawValue) (configure it with --\(target.rawValue))"
+            )
         }
         let meta = metadata(source: "deploylog bluegreen deploy", correlation: pipelineId)
         var result = DeployResult(
@@ -108,7 +116,10 @@ public struct BlueGreenDeployer: Sendable {
 
         progress?(.deploying(version: version, color: target, environment: environment))
         try append(
-            [DeployToInactiveStarted(deploymentName: name, version: version, targetColor: target, pipelineId: pipelineId)],
+            [
+                DeployToInactiveStarted(
+                    deploymentName: name, version: version, targetColor: target, pipelineId: pipelineId)
+            ],
             to: &pair, metadata: meta)
 
         var migrator = Migrator(store: store, environment: environment, actor: actor, logger: logger)
@@ -130,11 +141,13 @@ public struct BlueGreenDeployer: Sendable {
         result.checks = checks
         result.healthy = HealthChecker.isHealthy(checks)
         try append(
-            [HealthChecksRecorded(deploymentName: name, color: target, healthy: result.healthy, checks: checks)], to: &pair,
+            [HealthChecksRecorded(deploymentName: name, color: target, healthy: result.healthy, checks: checks)],
+            to: &pair,
             metadata: meta)
         progress?(.checked(checks))
         guard result.healthy else {
-            let reason = "health checks failed on \(target.rawValue): \(HealthChecker.problem(checks) ?? "unhealthy"); traffic stays on \(pair.activeColor.rawValue)"
+            let reason =
+                "health checks failed on \(target.rawValue): \(HealthChecker.problem(checks) ?? "unhealthy"); traffic stays on \(pair.activeColor.rawValue)"
             try fail(&pair, version: version, reason: reason, metadata: meta)
             result.failure = reason
             progress?(.failed(reason))
@@ -146,7 +159,8 @@ public struct BlueGreenDeployer: Sendable {
             result.switched = true
             progress?(.switched(from: target == .blue ? .green : .blue, to: target))
         } catch {
-            let reason = "switching traffic to \(target.rawValue) failed: \(error.message); traffic stays on \(pair.activeColor.rawValue)"
+            let reason =
+                "switching traffic to \(target.rawValue) failed: \(error.message); traffic stays on \(pair.activeColor.rawValue)"
             try fail(&pair, version: version, reason: reason, metadata: meta)
             result.failure = reason
             progress?(.failed(reason))
@@ -178,17 +192,22 @@ public struct BlueGreenDeployer: Sendable {
             let output = try switchTraffic(&pair, version: version, metadata: meta)
             return SwitchResult(pair: name, fromColor: from, toColor: to, version: version, output: output)
         } catch {
-            let reason = "switching traffic to \(to.rawValue) failed: \(error.message); traffic stays on \(from.rawValue)"
+            let reason =
+                "switching traffic to \(to.rawValue) failed: \(error.message); traffic stays on \(from.rawValue)"
             try fail(&pair, version: version, reason: reason, metadata: meta)
             throw EngineError(.stepFailed, "blue-green \(name): \(reason)")
         }
     }
 
     /// TrafficSwitchStarted, the command, TrafficSwitched (not when the command fails).
-    private func switchTraffic(_ pair: inout BlueGreenPair, version: String, metadata: EventMetadata) throws(EngineError) -> String? {
+    private func switchTraffic(_ pair: inout BlueGreenPair, version: String, metadata: EventMetadata)
+        throws(EngineError) -> String?
+    {
         let from = pair.activeColor
         let to = pair.inactiveColor
-        try append([TrafficSwitchStarted(deploymentName: pair.name, fromColor: from, toColor: to)], to: &pair, metadata: metadata)
+        try append(
+            [TrafficSwitchStarted(deploymentName: pair.name, fromColor: from, toColor: to)], to: &pair,
+            metadata: metadata)
         let output = try Self.runSwitchCommand(pair, to: to, version: version, timeoutSeconds: switchTimeoutSeconds)
         try append(
             [TrafficSwitched(deploymentName: pair.name, fromColor: from, toColor: to, version: version)], to: &pair,
@@ -207,7 +226,8 @@ public struct BlueGreenDeployer: Sendable {
         let from: BlueGreenColor = color == .blue ? .green : .blue
         let env = [
             "DEPLOYLOG_BLUEGREEN": pair.name, "DEPLOYLOG_COLOR": color.rawValue, "DEPLOYLOG_FROM_COLOR": from.rawValue,
-            "DEPLOYLOG_DATABASE_URL": pair.databaseURL(of: color) ?? "", "DEPLOYLOG_ENVIRONMENT": pair.environment(of: color),
+            "DEPLOYLOG_DATABASE_URL": pair.databaseURL(of: color) ?? "",
+            "DEPLOYLOG_ENVIRONMENT": pair.environment(of: color),
             "DEPLOYLOG_VERSION": version,
         ]
         let r = try ShellCommand.run(command, timeoutSeconds: timeoutSeconds, environment: env)
@@ -239,9 +259,14 @@ public struct BlueGreenDeployer: Sendable {
         HealthCheckOptions(query: pair.healthCheckQuery, slowStatementMs: pair.slowStatementMs.map(Double.init))
     }
 
-    private func fail(_ pair: inout BlueGreenPair, version: String, reason: String, metadata: EventMetadata) throws(EngineError) {
+    private func fail(_ pair: inout BlueGreenPair, version: String, reason: String, metadata: EventMetadata)
+        throws(EngineError)
+    {
         try append(
-            [BlueGreenDeployFailed(deploymentName: pair.name, version: version, reason: reason, rollbackTriggered: false)],
+            [
+                BlueGreenDeployFailed(
+                    deploymentName: pair.name, version: version, reason: reason, rollbackTriggered: false)
+            ],
             to: &pair, metadata: metadata)
     }
 
@@ -251,13 +276,17 @@ public struct BlueGreenDeployer: Sendable {
 
     /// Appends to the pair's stream at its folded version, and folds the events in.
     @discardableResult
-    private func append<E: DeployLogEvent>(_ events: [E], to pair: BlueGreenPair, metadata: EventMetadata) throws(EngineError) -> Int64 {
+    private func append<E: DeployLogEvent>(_ events: [E], to pair: BlueGreenPair, metadata: EventMetadata)
+        throws(EngineError) -> Int64
+    {
         var copy = pair
         return try append(events, to: &copy, metadata: metadata)
     }
 
     @discardableResult
-    private func append<E: DeployLogEvent>(_ events: [E], to pair: inout BlueGreenPair, metadata: EventMetadata) throws(EngineError) -> Int64 {
+    private func append<E: DeployLogEvent>(_ events: [E], to pair: inout BlueGreenPair, metadata: EventMetadata)
+        throws(EngineError) -> Int64
+    {
         var proposed: [ProposedEvent] = []
         for e in events { proposed.append(try ProposedEvent(e, metadata: metadata)) }
         let stream = BlueGreenPair.stream(pair.name)
@@ -279,7 +308,10 @@ public struct BlueGreenDeployer: Sendable {
     }
 
     static func noPair(_ name: String) -> EngineError {
-        EngineError(.notFound, "no blue-green pair '\(name)' (configure it with `deploylog bluegreen configure \(name) --blue URL --green URL`)")
+        EngineError(
+            .notFound,
+            "no blue-green pair '\(name)' (configure it with `deploylog bluegreen configure \(name) --blue URL --green URL`)"
+        )
     }
 
     static func isPostgresURL(_ s: String) -> Bool {

@@ -25,7 +25,8 @@ public enum HealthChecker {
             checks.append(
                 HealthCheck(
                     name: "database_connectivity", status: .fail,
-                    detail: "cannot connect to \(PostgresURL.redacted(url)): \(message(error))", durationMs: ms(clock.now - started)))
+                    detail: "cannot connect to \(PostgresURL.redacted(url)): \(message(error))",
+                    durationMs: ms(clock.now - started)))
             return checks
         }
         defer { connection.close() }
@@ -55,7 +56,8 @@ public enum HealthChecker {
 
         started = clock.now
         do {
-            let installed = try connection.query("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1", [.text("pg_stat_statements")])
+            let installed = try connection.query(
+                "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1", [.text("pg_stat_statements")])
             if installed.isEmpty {
                 checks.append(
                     HealthCheck(
@@ -80,7 +82,8 @@ public enum HealthChecker {
         } catch {
             checks.append(
                 HealthCheck(
-                    name: "slow_statements", status: .warning, detail: "pg_stat_statements unreadable: \(message(error))",
+                    name: "slow_statements", status: .warning,
+                    detail: "pg_stat_statements unreadable: \(message(error))",
                     durationMs: ms(clock.now - started)))
         }
         return checks
@@ -105,7 +108,8 @@ public enum HealthChecker {
     }
 
     static func oneLine(_ sql: String) -> String {
-        let flat = sql.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        let flat = sql.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(
+            separator: " ")
         return flat.count > 100 ? String(flat.prefix(97)) + "..." : flat
     }
 

@@ -99,14 +99,18 @@ public struct DemoScenario: Sendable {
         } catch {
             throw EngineError(.unavailable, "cannot create the demo databases: \(error.message)")
         }
-        say("    server on 127.0.0.1:\(cluster.port); databases ai_camera_staging, ai_camera_prod_blue, ai_camera_prod_green")
+        say(
+            "    server on 127.0.0.1:\(cluster.port); databases ai_camera_staging, ai_camera_prod_blue, ai_camera_prod_green"
+        )
 
         // Environments and the pair.
-        let metadata = EventMetadata(actor: actor, correlationId: UUID().uuidString.lowercased(), source: "deploylog demo")
+        let metadata = EventMetadata(
+            actor: actor, correlationId: UUID().uuidString.lowercased(), source: "deploylog demo")
         let environments = Environments(store: store)
         try environments.configure(
             EnvironmentConfigured(
-                environment: "staging", environmentType: .staging, databaseUrl: stagingURL, databaseName: "ai_camera_staging",
+                environment: "staging", environmentType: .staging, databaseUrl: stagingURL,
+                databaseName: "ai_camera_staging",
                 databaseUser: "postgres", connectionPoolSize: 10, maxConnections: 50, backupSchedule: "daily",
                 monitoringEnabled: true, alertingEnabled: true, rollbackPolicy: .automatic,
                 config: JSONObject([("log_level", "info"), ("deployment_strategy", "in_place")])), metadata: metadata)
@@ -116,15 +120,19 @@ public struct DemoScenario: Sendable {
                 databaseUser: "postgres", connectionPoolSize: 20, maxConnections: 200, backupSchedule: "hourly",
                 monitoringEnabled: true, alertingEnabled: true, rollbackPolicy: .automatic,
                 config: JSONObject([
-                    ("log_level", "warn"), ("deployment_strategy", "blue_green"), ("blue_green_deployment", .string(Self.pairName)),
+                    ("log_level", "warn"), ("deployment_strategy", "blue_green"),
+                    ("blue_green_deployment", .string(Self.pairName)),
                 ])), metadata: metadata)
         let deployer = BlueGreenDeployer(store: store, actor: actor)
         try deployer.configure(
             name: Self.pairName, blueURL: blueURL, greenURL: greenURL, blueEnvironment: "production-blue",
             greenEnvironment: "production-green", activeColor: .blue,
-            switchCommand: "echo \"router: production traffic now on $DEPLOYLOG_COLOR ($DEPLOYLOG_DATABASE_URL), version $DEPLOYLOG_VERSION\"",
+            switchCommand:
+                "echo \"router: production traffic now on $DEPLOYLOG_COLOR ($DEPLOYLOG_DATABASE_URL), version $DEPLOYLOG_VERSION\"",
             healthCheckQuery: Self.healthQuery, slowStatementMs: 5000)
-        say("==> environments staging and production configured (rollback policy automatic); blue-green \(Self.pairName): blue serving")
+        say(
+            "==> environments staging and production configured (rollback policy automatic); blue-green \(Self.pairName): blue serving"
+        )
 
         // 1. A pipeline to staging.
         let runner = PipelineRunner(store: store, actor: actor)
@@ -139,14 +147,19 @@ public struct DemoScenario: Sendable {
                         step: .run(command: "echo 'validated 4 migrations of the seed'", timeoutSeconds: 60)),
                     .init(
                         name: "Run Unit Tests", type: .test,
-                        step: .run(command: "echo 'user_management camera_management counting_results: 124 passed, 0 failed'", timeoutSeconds: 60)),
+                        step: .run(
+                            command: "echo 'user_management camera_management counting_results: 124 passed, 0 failed'",
+                            timeoutSeconds: 60)),
                     .init(name: "Deploy to Environment", type: .deploy, step: .migrate(.seed)),
-                    .init(name: "Health Checks", type: .validate, step: .healthCheck(HealthCheckOptions(query: Self.healthQuery))),
+                    .init(
+                        name: "Health Checks", type: .validate,
+                        step: .healthCheck(HealthCheckOptions(query: Self.healthQuery))),
                 ]), progress: narratePipeline)
 
         // 2. Blue-green to production.
         say("==> blue-green \(Self.pairName): 1.3.0 to the inactive colour, then the switch")
-        let blueGreen = try deployer.deploy(name: Self.pairName, version: "1.3.0", source: .seed, progress: narrateBlueGreen)
+        let blueGreen = try deployer.deploy(
+            name: Self.pairName, version: "1.3.0", source: .seed, progress: narrateBlueGreen)
 
         // 3. A deploy whose health check fails.
         say("==> blue-green \(Self.pairName): 1.3.1 whose health check needs a table its migrations forgot")
@@ -164,18 +177,26 @@ public struct DemoScenario: Sendable {
                 name: Self.pipelineName, version: "1.4.0", environment: "staging", triggeredBy: "ci@build-1057",
                 gitCommit: "c41d7e0", gitBranch: "release/1.4", gitCommittedAt: Self.hoursAgo(1),
                 stages: [
-                    .init(name: "Build Database Schema", type: .build, step: .run(command: "echo 'validated 6 migrations'", timeoutSeconds: 60)),
+                    .init(
+                        name: "Build Database Schema", type: .build,
+                        step: .run(command: "echo 'validated 6 migrations'", timeoutSeconds: 60)),
                     .init(
                         name: "Deploy to Environment", type: .deploy,
                         step: .migrate(.files(MigrationSource.seedFiles + Self.releaseFiles))),
-                    .init(name: "Health Checks", type: .validate, step: .healthCheck(HealthCheckOptions(query: Self.healthQuery))),
-                    .init(name: "Integration Tests", type: .test, step: .run(command: "echo '58 passed, 0 failed'", timeoutSeconds: 60)),
+                    .init(
+                        name: "Health Checks", type: .validate,
+                        step: .healthCheck(HealthCheckOptions(query: Self.healthQuery))),
+                    .init(
+                        name: "Integration Tests", type: .test,
+                        step: .run(command: "echo '58 passed, 0 failed'", timeoutSeconds: 60)),
                 ]), progress: narratePipeline)
         var remains = true
         do {
             let c = try PostgresConnection(stagingURL)
             defer { c.close() }
-            remains = !(try c.query("SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = $1", [.text("camera_zones")]).isEmpty)
+            remains =
+                !(try c.query("SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = $1", [.text("camera_zones")])
+                .isEmpty)
         } catch {
             throw EngineError(.unavailable, "checking staging after the rollback: \(error)")
         }
@@ -213,7 +234,8 @@ public struct DemoScenario: Sendable {
         let say = self.say
         return { p in
             switch p {
-            case .deploying(let version, let color, let env): say("    deploying \(version) to \(color.rawValue) (\(env))")
+            case .deploying(let version, let color, let env):
+                say("    deploying \(version) to \(color.rawValue) (\(env))")
             case .migrated(let names):
                 say("    migrated: \(names.isEmpty ? "nothing pending" : names.joined(separator: ", "))")
             case .checked(let checks):

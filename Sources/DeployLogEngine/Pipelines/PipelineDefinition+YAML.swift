@@ -11,14 +11,19 @@ extension PipelineDefinition {
     ///   - file: how messages name the file.
     ///   - baseDirectory: where a `migrate` directory that is not absolute is found (the file's folder).
     /// - Throws: `EngineError` `.badInput`, one line: `FILE:LINE: FIELD: what is wrong`.
-    public static func parse(yaml: String, file: String, baseDirectory: String) throws(EngineError) -> PipelineDefinition {
+    public static func parse(yaml: String, file: String, baseDirectory: String) throws(EngineError)
+        -> PipelineDefinition
+    {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
             throw EngineError(.badInput, "\(file):\(describe(yamlError: error))")
         }
         let reader = Reader(file: file)
-        guard let root else { throw EngineError(.badInput, "\(file):1: the file is empty (expected a pipeline mapping)") }
-        let top = try reader.mapping(root, "pipeline", keys: ["name", "version", "environment", "triggeredBy", "git", "stages"])
+        guard let root else {
+            throw EngineError(.badInput, "\(file):1: the file is empty (expected a pipeline mapping)")
+        }
+        let top = try reader.mapping(
+            root, "pipeline", keys: ["name", "version", "environment", "triggeredBy", "git", "stages"])
         let name = try reader.string(top, "name", in: root)
         let version = try reader.string(top, "version", in: root)
         let environment = try reader.string(top, "environment", in: root)
@@ -33,7 +38,9 @@ extension PipelineDefinition {
             gitBranch = try reader.optionalString(g, "branch", path: "git.branch")
             if let text = try reader.optionalString(g, "committedAt", path: "git.committedAt") {
                 guard let t = Timestamp(iso8601: text) else {
-                    throw reader.error(g["committedAt"]!, "git.committedAt", "expected an RFC 3339 time such as 2026-11-20T09:12:00Z, found '\(text)'")
+                    throw reader.error(
+                        g["committedAt"]!, "git.committedAt",
+                        "expected an RFC 3339 time such as 2026-11-20T09:12:00Z, found '\(text)'")
                 }
                 gitCommittedAt = t
             }
@@ -50,11 +57,14 @@ extension PipelineDefinition {
                 node, path, keys: ["name", "type", "run", "timeout", "migrate", "healthCheck", "switch"])
             let stageName = try reader.string(m, "name", in: node, path: "\(path).name")
             guard names.insert(stageName).inserted else {
-                throw reader.error(m["name"]!, "\(path).name", "a stage named '\(stageName)' comes earlier; stage names must be unique")
+                throw reader.error(
+                    m["name"]!, "\(path).name", "a stage named '\(stageName)' comes earlier; stage names must be unique"
+                )
             }
             let typeText = try reader.string(m, "type", in: node, path: "\(path).type")
             guard let type = StageType(rawValue: typeText), type != .rollback else {
-                throw reader.error(m["type"]!, "\(path).type", "expected build, test, deploy or validate, found '\(typeText)'")
+                throw reader.error(
+                    m["type"]!, "\(path).type", "expected build, test, deploy or validate, found '\(typeText)'")
             }
             let steps = ["run", "migrate", "healthCheck", "switch"].filter { m[$0] != nil }
             guard steps.count == 1 else {
@@ -74,7 +84,9 @@ extension PipelineDefinition {
                 var timeout = defaultTimeoutSeconds
                 if let t = m["timeout"] {
                     guard let seconds = t.float ?? t.int.map(Double.init), seconds > 0, seconds <= 86_400 else {
-                        throw reader.error(t, "\(path).timeout", "expected a number of seconds between 0 and 86400, found '\(t.string ?? "?")'")
+                        throw reader.error(
+                            t, "\(path).timeout",
+                            "expected a number of seconds between 0 and 86400, found '\(t.string ?? "?")'")
                     }
                     timeout = seconds
                 }
@@ -83,7 +95,8 @@ extension PipelineDefinition {
                 let dir = try reader.string(m, "migrate", in: node, path: "\(path).migrate")
                 let full = dir.hasPrefix("/") ? dir : (baseDirectory as NSString).appendingPathComponent(dir)
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue else {
+                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue
+                else {
                     throw reader.error(m["migrate"]!, "\(path).migrate", "no migration directory at \(full)")
                 }
                 step = .migrate(.directory((full as NSString).standardizingPath))
@@ -91,7 +104,8 @@ extension PipelineDefinition {
                 let h = m["healthCheck"]!
                 if h.scalar != nil {
                     guard h.bool == true || ["", "~", "null"].contains(h.string ?? "") else {
-                        throw reader.error(h, "\(path).healthCheck", "expected true or a mapping with query and slowStatementMs")
+                        throw reader.error(
+                            h, "\(path).healthCheck", "expected true or a mapping with query and slowStatementMs")
                     }
                     step = .healthCheck(HealthCheckOptions())
                     break
@@ -101,7 +115,8 @@ extension PipelineDefinition {
                 var slow: Double?
                 if let s = hm["slowStatementMs"] {
                     guard let v = s.float ?? s.int.map(Double.init), v > 0 else {
-                        throw reader.error(s, "\(path).healthCheck.slowStatementMs", "expected a positive number of milliseconds")
+                        throw reader.error(
+                            s, "\(path).healthCheck.slowStatementMs", "expected a positive number of milliseconds")
                     }
                     slow = v
                 }
@@ -170,24 +185,31 @@ extension PipelineDefinition {
             for (k, v) in m {
                 guard let key = k.string else { throw error(k, field, "keys must be strings") }
                 guard keys.contains(key) else {
-                    throw error(k, field == "pipeline" ? key : "\(field).\(key)", "unknown field (expected one of \(keys.joined(separator: ", ")))")
+                    throw error(
+                        k, field == "pipeline" ? key : "\(field).\(key)",
+                        "unknown field (expected one of \(keys.joined(separator: ", ")))")
                 }
                 out[key] = v
             }
             return out
         }
 
-        func string(_ m: [String: Node], _ key: String, in parent: Node, path: String? = nil) throws(EngineError) -> String {
+        func string(_ m: [String: Node], _ key: String, in parent: Node, path: String? = nil) throws(EngineError)
+            -> String
+        {
             guard let v = m[key] else { throw error(parent, path ?? key, "missing required field") }
             guard v.scalar != nil, let s = v.string, !s.isEmpty else {
-                throw error(v, path ?? key, "expected a non-empty string, found \(v.scalar == nil ? kind(v) : "nothing")")
+                throw error(
+                    v, path ?? key, "expected a non-empty string, found \(v.scalar == nil ? kind(v) : "nothing")")
             }
             return s
         }
 
         func optionalString(_ m: [String: Node], _ key: String, path: String? = nil) throws(EngineError) -> String? {
             guard let v = m[key] else { return nil }
-            guard v.scalar != nil, let s = v.string else { throw error(v, path ?? key, "expected a string, found \(kind(v))") }
+            guard v.scalar != nil, let s = v.string else {
+                throw error(v, path ?? key, "expected a string, found \(kind(v))")
+            }
             return s.isEmpty ? nil : s
         }
 

@@ -79,7 +79,8 @@ public struct PipelineRunner: Sendable {
         guard let environment = try environments.environment(definition.environment) else {
             throw EngineError(
                 .notFound,
-                "no environment '\(definition.environment)' (configure it with `deploylog env set \(definition.environment) --type … --url …`)")
+                "no environment '\(definition.environment)' (configure it with `deploylog env set \(definition.environment) --type … --url …`)"
+            )
         }
         guard environment.isActive else {
             throw EngineError(.badInput, "environment '\(definition.environment)' is deactivated")
@@ -94,7 +95,8 @@ public struct PipelineRunner: Sendable {
         if needsDatabase, url == nil || url!.isEmpty {
             throw EngineError(
                 .badInput,
-                "environment '\(definition.environment)' has no database URL for the migrate and healthCheck steps (set one with `deploylog env set`, or give --target)")
+                "environment '\(definition.environment)' has no database URL for the migrate and healthCheck steps (set one with `deploylog env set`, or give --target)"
+            )
         }
         for stage in definition.stages {
             switch stage.step {
@@ -114,7 +116,8 @@ public struct PipelineRunner: Sendable {
             PipelineStarted(
                 pipelineId: id, pipelineName: definition.name, pipelineVersion: definition.version,
                 environment: definition.environment, triggeredBy: definition.triggeredBy ?? actor,
-                gitCommitHash: definition.gitCommit, gitBranch: definition.gitBranch, gitCommittedAt: definition.gitCommittedAt,
+                gitCommitHash: definition.gitCommit, gitBranch: definition.gitBranch,
+                gitCommittedAt: definition.gitCommittedAt,
                 config: definition.config))
         var result = Result(
             pipelineId: id, status: .completed, stages: [], failedStage: nil, error: nil, rollbackId: nil,
@@ -126,30 +129,41 @@ public struct PipelineRunner: Sendable {
             if let failed = result.failedStage {
                 let reason = "stage \(failed) failed"
                 try stream.append(
-                    StageSkipped(pipelineId: id, stageName: stage.name, stageOrder: order, reason: reason, stageType: stage.type))
-                let r = StageResult(name: stage.name, order: order, outcome: .skipped, durationMs: 0, output: nil, error: reason)
+                    StageSkipped(
+                        pipelineId: id, stageName: stage.name, stageOrder: order, reason: reason, stageType: stage.type)
+                )
+                let r = StageResult(
+                    name: stage.name, order: order, outcome: .skipped, durationMs: 0, output: nil, error: reason)
                 result.stages.append(r)
                 progress?(.stageFinished(r))
                 continue
             }
             progress?(.stageStarted(stage, order: order, of: definition.stages.count))
             try stream.append(
-                StageStarted(pipelineId: id, stageName: stage.name, stageOrder: order, stageType: stage.type, config: stage.step.config))
+                StageStarted(
+                    pipelineId: id, stageName: stage.name, stageOrder: order, stageType: stage.type,
+                    config: stage.step.config))
             let clock = ContinuousClock()
             let started = clock.now
-            let (output, error) = try execute(stage, pipelineId: id, environment: definition.environment, url: url, version: definition.version)
+            let (output, error) = try execute(
+                stage, pipelineId: id, environment: definition.environment, url: url, version: definition.version)
             let ms = HealthChecker.ms(clock.now - started)
             let bounded = output.map { ShellCommand.bound($0) }
             if let error {
                 try stream.append(
-                    StageFailed(pipelineId: id, stageName: stage.name, stageOrder: order, durationMs: ms, output: bounded, error: error))
+                    StageFailed(
+                        pipelineId: id, stageName: stage.name, stageOrder: order, durationMs: ms, output: bounded,
+                        error: error))
                 result.failedStage = stage.name
                 result.error = error
             } else {
-                try stream.append(StageCompleted(pipelineId: id, stageName: stage.name, stageOrder: order, durationMs: ms, output: bounded))
+                try stream.append(
+                    StageCompleted(
+                        pipelineId: id, stageName: stage.name, stageOrder: order, durationMs: ms, output: bounded))
             }
             let r = StageResult(
-                name: stage.name, order: order, outcome: error == nil ? .completed : .failed, durationMs: ms, output: bounded,
+                name: stage.name, order: order, outcome: error == nil ? .completed : .failed, durationMs: ms,
+                output: bounded,
                 error: error)
             result.stages.append(r)
             progress?(.stageFinished(r))
@@ -177,7 +191,8 @@ public struct PipelineRunner: Sendable {
             result.rollbackId = rollbackId
             result.rollbackSteps = plan.steps.map(\.summary)
             progress?(.rollingBack(rollbackId: rollbackId, steps: result.rollbackSteps))
-            var executor = RollbackExecutor(store: store, environment: definition.environment, actor: actor, logger: logger)
+            var executor = RollbackExecutor(
+                store: store, environment: definition.environment, actor: actor, logger: logger)
             executor.trafficSwitcher = BlueGreenDeployer(store: store, actor: actor, logger: logger).trafficSwitcher()
             try executor.execute(
                 plan, targetURL: url, reason: "stage \(failedStage) failed: \(error)", rollbackType: .automatic,
@@ -200,14 +215,16 @@ public struct PipelineRunner: Sendable {
             let r = try ShellCommand.run(
                 command, timeoutSeconds: timeout,
                 environment: [
-                    "DEPLOYLOG_PIPELINE_ID": pipelineId, "DEPLOYLOG_ENVIRONMENT": environment, "DEPLOYLOG_VERSION": version,
+                    "DEPLOYLOG_PIPELINE_ID": pipelineId, "DEPLOYLOG_ENVIRONMENT": environment,
+                    "DEPLOYLOG_VERSION": version,
                 ], directory: workingDirectory)
             let output = r.output.isEmpty ? nil : r.output
             return r.succeeded ? (output, nil) : (output, "command \(r.failureText(timeoutSeconds: timeout))")
         case .migrate(let source):
             let migrator = Migrator(store: store, environment: environment, actor: actor, logger: logger)
             do {
-                let run = try migrator.up(source, targetURL: url ?? "", deploymentId: pipelineId, causationId: pipelineId)
+                let run = try migrator.up(
+                    source, targetURL: url ?? "", deploymentId: pipelineId, causationId: pipelineId)
                 var lines = run.applied.map { "applied \($0.fileName) in \($0.executionTimeMs) ms" }
                 if !run.registered.isEmpty { lines.insert("registered \(run.registered.count) migrations", at: 0) }
                 if run.applied.isEmpty { lines.append("no pending migrations") }
@@ -223,7 +240,8 @@ public struct PipelineRunner: Sendable {
             let deployer = BlueGreenDeployer(store: store, actor: actor, logger: logger)
             do {
                 let s = try deployer.switchTraffic(name: pair, pipelineId: pipelineId)
-                var out = "traffic of \(pair) switched from \(s.fromColor.rawValue) to \(s.toColor.rawValue) (version \(s.version))"
+                var out =
+                    "traffic of \(pair) switched from \(s.fromColor.rawValue) to \(s.toColor.rawValue) (version \(s.version))"
                 if let o = s.output { out += "\n" + o }
                 return (out, nil)
             } catch {
@@ -268,7 +286,8 @@ extension ShellCommand {
         guard bytes.count > limit else { return text }
         let head = limit / 4
         let tail = limit - head
-        return String(decoding: bytes[..<head], as: UTF8.self) + "\n[… \(bytes.count - limit) bytes of output left out …]\n"
+        return String(decoding: bytes[..<head], as: UTF8.self)
+            + "\n[… \(bytes.count - limit) bytes of output left out …]\n"
             + String(decoding: bytes[(bytes.count - tail)...], as: UTF8.self)
     }
 }

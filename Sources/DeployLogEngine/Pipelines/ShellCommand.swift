@@ -131,7 +131,8 @@ public enum ShellCommand {
         let head = (try? handle.read(upToCount: headBytes)) ?? Data()
         try? handle.seek(toOffset: UInt64(size - tailBytes))
         let tail = (try? handle.readToEnd()) ?? Data()
-        return String(decoding: head, as: UTF8.self) + "\n[… \(size - headBytes - tailBytes) bytes of output left out …]\n"
+        return String(decoding: head, as: UTF8.self)
+            + "\n[… \(size - headBytes - tailBytes) bytes of output left out …]\n"
             + String(decoding: tail, as: UTF8.self)
     }
 
