@@ -158,6 +158,9 @@ struct BlueGreenSwitchCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The pair's name.", valueName: "name"))
     var name: String
 
+    @Flag(help: "Switch even when the inactive colour's last health checks failed.")
+    var force = false
+
     @Option(help: ArgumentHelp("Who is acting (default: $DEPLOYLOG_ACTOR, else $USER@host).", valueName: "name"))
     var actor: String?
 
@@ -165,7 +168,8 @@ struct BlueGreenSwitchCommand: ParsableCommand {
         let store = try storeOptions.open()
         let result: BlueGreenDeployer.SwitchResult
         do {
-            result = try BlueGreenDeployer(store: store, actor: EngineOptions.actor(actor)).switchTraffic(name: name)
+            result = try BlueGreenDeployer(store: store, actor: EngineOptions.actor(actor)).switchTraffic(
+                name: name, force: force)
         } catch {
             throw CLIError(error)
         }

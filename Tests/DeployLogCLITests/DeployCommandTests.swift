@@ -150,6 +150,8 @@ final class DeployCommandTests: CLITestCase {
         XCTAssertEqual(try export("--type", "BlueGreenDeployFailed").count, 1)
         XCTAssertEqual(try export("--type", "TrafficSwitched").count, 1)
 
+        assertFailure(try store("bluegreen", "switch", "prod"), 1, "the last health checks of blue failed")
+        XCTAssertEqual(try export("--type", "TrafficSwitchStarted").count, 1)
         assertFailure(try store("bluegreen", "status", "nope"), 66, "no blue-green pair 'nope'")
     }
 

@@ -129,6 +129,18 @@ import Testing
         #expect(projections.state.blueGreen["camera-counting-prod"]?.activeColor == "blue")
         #expect(projections.blueGreen.deployment("camera-counting-prod")?.currentActive == "blue")
         #expect(projections.blueGreen.deployment("camera-counting-prod")?.deploymentStatus == "failed")
+
+        // A manual switch to the colour that failed its checks is refused, recording nothing.
+        let head = try p.f.head()
+        do {
+            try p.deployer.switchTraffic(name: "camera-counting-prod")
+            Issue.record("traffic was switched to an unhealthy colour")
+        } catch {
+            #expect(error.code == .stepFailed)
+            #expect(error.message.contains("the last health checks of green failed"))
+        }
+        #expect(try p.f.head() == head)
+        #expect(p.switched() == nil)
     }
 
     @Test func aFailingSwitchCommandLeavesTheActiveColourServing() throws {

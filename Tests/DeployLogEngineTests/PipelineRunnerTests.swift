@@ -43,7 +43,10 @@ import Testing
             stages: [
                 .init(
                     name: "Build", type: .build,
-                    step: .run(command: "echo built $DEPLOYLOG_VERSION for $DEPLOYLOG_ENVIRONMENT", timeoutSeconds: 30)),
+                    step: .run(
+                        command:
+                            "echo built $DEPLOYLOG_VERSION for $DEPLOYLOG_ENVIRONMENT; psql -XAtqc 'SELECT 42' \"$DEPLOYLOG_DATABASE_URL\"",
+                        timeoutSeconds: 30)),
                 .init(name: "Migrate", type: .deploy, step: .migrate(.directory(dir))),
                 .init(
                     name: "Health", type: .validate,
@@ -52,7 +55,7 @@ import Testing
         let result = try runner(f).run(definition)
         #expect(result.status == .completed)
         #expect(result.stages.map(\.outcome) == [.completed, .completed, .completed])
-        #expect(result.stages[0].output == "built 1.0.0 for staging\n")
+        #expect(result.stages[0].output == "built 1.0.0 for staging\n42\n")
 
         let stream = "pipeline-\(result.pipelineId)"
         #expect(

@@ -182,11 +182,22 @@ public struct BlueGreenDeployer: Sendable {
     /// TrafficSwitched. A failing command records BlueGreenDeployFailed and throws `.stepFailed`:
     /// the active colour does not change.
     @discardableResult
-    public func switchTraffic(name: String, pipelineId: String? = nil) throws(EngineError) -> SwitchResult {
+    ///
+    /// A colour whose last health checks failed is refused (nothing is recorded) unless `force`:
+    /// deploy to it again first.
+    public func switchTraffic(name: String, pipelineId: String? = nil, force: Bool = false) throws(EngineError)
+        -> SwitchResult
+    {
         guard var pair = try BlueGreenPair.load(name, from: store) else { throw Self.noPair(name) }
         let from = pair.activeColor
         let to = pair.inactiveColor
         let version = pair.versions[to] ?? "unknown"
+        if !force, let last = pair.lastHealthChecks[to], !last.healthy {
+            throw EngineError(
+                .stepFailed,
+                "blue-green \(name): the last health checks of \(to.rawValue) failed (\(HealthChecker.problem(last.checks) ?? "unhealthy")); "
+                    + "traffic stays on \(from.rawValue) — deploy to \(to.rawValue) again, or force the switch")
+        }
         let meta = metadata(source: "deploylog bluegreen switch", correlation: pipelineId)
         do {
             let output = try switchTraffic(&pair, version: version, metadata: meta)

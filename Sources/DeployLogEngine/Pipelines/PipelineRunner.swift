@@ -212,12 +212,13 @@ public struct PipelineRunner: Sendable {
     ) throws(EngineError) -> (String?, String?) {
         switch stage.step {
         case .run(let command, let timeout):
+            var variables = [
+                "DEPLOYLOG_PIPELINE_ID": pipelineId, "DEPLOYLOG_ENVIRONMENT": environment, "DEPLOYLOG_VERSION": version,
+            ]
+            // The environment's database (no password: libpq reads PGPASSWORD or ~/.pgpass).
+            if let url, !url.isEmpty { variables["DEPLOYLOG_DATABASE_URL"] = url }
             let r = try ShellCommand.run(
-                command, timeoutSeconds: timeout,
-                environment: [
-                    "DEPLOYLOG_PIPELINE_ID": pipelineId, "DEPLOYLOG_ENVIRONMENT": environment,
-                    "DEPLOYLOG_VERSION": version,
-                ], directory: workingDirectory)
+                command, timeoutSeconds: timeout, environment: variables, directory: workingDirectory)
             let output = r.output.isEmpty ? nil : r.output
             return r.succeeded ? (output, nil) : (output, "command \(r.failureText(timeoutSeconds: timeout))")
         case .migrate(let source):
