@@ -79,7 +79,14 @@ public final class TargetDatabase {
     public func run(sql: String, transactional: Bool) throws(PostgresError) {
         do {
             if transactional {
-                try connection.transaction { c in _ = try c.execute(script: sql) }
+                // One round trip: BEGIN, the SQL and COMMIT in one simple query. After an error
+                // the server skips the rest and the transaction is left aborted: roll it back.
+                do {
+                    _ = try connection.execute(script: "BEGIN;\n" + sql + "\n;\nCOMMIT;")
+                } catch {
+                    if connection.isInTransaction { _ = try? connection.execute(script: "ROLLBACK") }
+                    throw error
+                }
             } else {
                 for statement in SQLScript.statements(in: sql) { _ = try connection.execute(script: statement) }
             }

@@ -203,6 +203,40 @@ final class MigrateCommandTests: CLITestCase {
         try storeOK("verify")
     }
 
+    /// Two `migrate up` processes at once on one environment: the slow migration runs once.
+    func testTwoConcurrentProcessesApplyASlowMigrationOnce() throws {
+        try storeOK("init")
+        let dir = try writeMigrations([
+            "1__runs.sql": "CREATE TABLE runs (id serial PRIMARY KEY);\n-- deploylog:down\nDROP TABLE runs;",
+            "2__slow.sql":
+                "SELECT pg_sleep(1);\nINSERT INTO runs DEFAULT VALUES;\n-- deploylog:down\nDELETE FROM runs;",
+        ])
+        var processes: [(Process, URL)] = []
+        for i in 0..<2 {
+            let out = directory.appendingPathComponent("io/concurrent-\(i)")
+            FileManager.default.createFile(atPath: out.path, contents: nil)
+            let p = Process()
+            p.executableURL = try binaryURL()
+            p.arguments = [
+                "--store", storePath, "migrate", "up", "--env", "staging", "--dir", dir, "--target", databaseURL,
+            ]
+            p.environment = Self.environment([:])
+            p.standardOutput = try FileHandle(forWritingTo: out)
+            p.standardError = p.standardOutput
+            try p.run()
+            processes.append((p, out))
+        }
+        for (p, out) in processes {
+            p.waitUntilExit()
+            let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+            XCTAssertEqual(p.terminationStatus, 0, text)
+        }
+        let outputs = try processes.map { String(decoding: try Data(contentsOf: $0.1), as: UTF8.self) }
+        XCTAssertEqual(outputs.filter { $0.contains("applied 2__slow.sql") }.count, 1, "\(outputs)")
+        XCTAssertEqual(try names("MigrationApplied").filter { $0 == "slow" }.count, 1)
+        XCTAssertEqual(try names("MigrationStarted").filter { $0 == "slow" }.count, 1)
+    }
+
     func testBadInputIsOneLineWithItsOwnStatus() throws {
         try storeOK("init")
         assertFailure(

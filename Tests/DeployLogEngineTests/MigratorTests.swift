@@ -142,6 +142,32 @@ import Testing
         #expect(status.map(\.state) == [.applied, .failed, .pending])
     }
 
+    @Test func aMigrationLeftRunningByADeadRunIsRecordedFailedAndRunAgain() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m", ["0001__t.sql": migrationText(up: "CREATE TABLE t (id int);", down: "DROP TABLE t;")])
+        // A run that registered and started the migration, then died before its outcome.
+        let file = try MigrationSource.directory(dir).load()[0]
+        let metadata = EventMetadata(actor: "dead", source: "test")
+        try f.store.append([
+            try ProposedEvent(
+                MigrationRegistered(
+                    environment: "staging", name: "t", version: "0001", migrationType: .schema, sql: file.upSQL,
+                    rollbackSql: file.downSQL, dependencies: [], checksum: file.checksum, transactional: true),
+                metadata: metadata),
+            try ProposedEvent(
+                MigrationStarted(environment: "staging", name: "t", deploymentId: "dead-run"), metadata: metadata),
+        ])
+        #expect(try f.migrator().status(.directory(dir)).map(\.state) == [.running])
+        let run = try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        #expect(run.recoveredInterrupted == ["t"])
+        #expect(run.applied.map(\.name) == ["t"])
+        let failed = try f.events(type: "MigrationFailed")
+        #expect(failed.first?.data.objectValue?["deploymentId"] == "dead-run")
+        #expect(failed.first?.data.objectValue?["error"]?.stringValue?.hasPrefix("interrupted") == true)
+        #expect(try f.migrator().status(.directory(dir)).map(\.state) == [.applied])
+    }
+
     @Test func twoConcurrentRunsApplyASlowMigrationOnce() throws {
         let f = try EngineFixture()
         let dir = try f.directory(

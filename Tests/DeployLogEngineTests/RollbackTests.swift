@@ -157,6 +157,76 @@ import Testing
             ])
     }
 
+    @Test func aVersionTargetRevertsWhatCameAfterIt() throws {
+        let f = try EngineFixture()
+        try f.migrator().up(.seed, targetURL: f.databaseURL)
+        let planner = RollbackPlanner(store: f.store, environment: "staging")
+        let plan = try planner.plan(to: RollbackTarget(parsing: "version:1.1.0"))
+        // Applied after 1.1.0: 1.2.0 then 1.3.0; reverted newest first.
+        #expect(plan.steps.map(\.target) == ["add_performance_indexes", "create_counting_results_table"])
+        #expect(plan.previousVersion == "1.3.0")
+        #expect(plan.targetVersion == "1.1.0")
+        try RollbackExecutor(store: f.store, environment: "staging", actor: "tester").execute(
+            plan, targetURL: f.databaseURL, reason: "test")
+        #expect(try f.query("SELECT 1 FROM pg_class WHERE relname = 'counting_results'").count == 0)
+        #expect(
+            try f.query("SELECT 1 FROM pg_attribute WHERE attname = 'metadata' AND attrelid = 'cameras'::regclass")
+                .count == 1)
+        #expect(throws: EngineError.self) { try planner.plan(to: .version("9.9.9")) }
+    }
+
+    @Test func blueGreenTrafficIsSwitchedBackThroughTheHook() throws {
+        let f = try EngineFixture()
+        let metadata = EventMetadata(actor: "tester", source: "test")
+        try f.store.append([
+            try ProposedEvent(
+                BlueGreenConfigured(
+                    deploymentName: "shop", blueEnvironment: "staging-blue", greenEnvironment: "staging-green",
+                    activeColor: .blue), metadata: metadata)
+        ])
+        let before = try f.head()
+        try f.store.append([
+            try ProposedEvent(
+                TrafficSwitchStarted(deploymentName: "shop", fromColor: .blue, toColor: .green), metadata: metadata),
+            try ProposedEvent(
+                TrafficSwitched(deploymentName: "shop", fromColor: .blue, toColor: .green, version: "2.0"),
+                metadata: metadata),
+        ])
+        try f.migrator().up(.seed, targetURL: f.databaseURL)
+        let plan = try RollbackPlanner(store: f.store, environment: "staging").plan(toPosition: before)
+        #expect(
+            plan.steps.last?.action
+                == .switchTraffic(deploymentName: "shop", fromColor: "green", toColor: "blue", version: "unknown"))
+        let switched = Switches()
+        var executor = RollbackExecutor(store: f.store, environment: "staging", actor: "tester")
+        executor.trafficSwitcher = { request in
+            switched.add(request)
+            return "switched \(request.deploymentName) to \(request.toColor)"
+        }
+        try executor.execute(plan, targetURL: f.databaseURL, reason: "test")
+        #expect(switched.all.map(\.toColor) == ["blue"])
+        let pit = PointInTime(store: f.store, snapshots: nil, writesSnapshots: false)
+        #expect(try pit.state(at: .head).state.blueGreen["shop"]?.activeColor == "blue")
+        let step = try f.events(type: "RollbackStepExecuted").last
+        #expect(step?.data.objectValue?["action"] == "switch_traffic")
+        #expect(step?.data.objectValue?["output"] == "switched shop to blue")
+    }
+
+    final class Switches: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [TrafficSwitch] = []
+        func add(_ s: TrafficSwitch) {
+            lock.lock()
+            items.append(s)
+            lock.unlock()
+        }
+        var all: [TrafficSwitch] {
+            lock.lock()
+            defer { lock.unlock() }
+            return items
+        }
+    }
+
     /// Random sets of migrations applied in rounds, then a rollback to a random consistent
     /// point: the schema equals the one captured there. Seeded, so a failure replays.
     @Test func randomizedRollbacksRestoreTheSchemaCapturedAtThePoint() throws {

@@ -178,17 +178,17 @@ public struct Migrator: Sendable {
         } catch {
             throw EngineError(error)
         }
-        // Fold what was written, as the log now holds it.
-        var recorded: [RecordedEvent] = []
-        do {
-            try store.read(from: result.positions[0], filter: EventFilter(stream: stream), limit: events.count) {
-                recorded.append($0)
-                return true
-            }
-        } catch {
-            throw EngineError(.internalError, "reading back \(stream): \(error)")
+        // Fold what was written without reading it back (a read costs more than the append):
+        // the store assigned positions and versions; the times are ours, close to the store's,
+        // and only this run's ledger sees them (every later run folds the log itself).
+        let now = Timestamp.now()
+        for (i, e) in events.enumerated() {
+            ledger.apply(
+                RecordedEvent(
+                    position: result.positions[i], stream: stream, streamVersion: result.streamVersions[i],
+                    eventId: e.eventId, type: e.type, schemaVersion: e.schemaVersion, occurredAt: e.occurredAt ?? now,
+                    recordedAt: now, metadata: e.metadata, data: e.data))
         }
-        for e in recorded { ledger.apply(e) }
         return result.positions.last ?? 0
     }
 
