@@ -19,7 +19,7 @@ public enum HealthChecker {
 
         let connection: PostgresConnection
         do {
-            connection = try PostgresConnection(url, logger: logger)
+            connection = try PostgresConnection(withConnectTimeout(url), logger: logger)
             try connection.query("SELECT 1")
         } catch {
             checks.append(
@@ -33,7 +33,7 @@ public enum HealthChecker {
         checks.append(
             HealthCheck(
                 name: "database_connectivity", status: .pass,
-                detail: "connected to \(connection.address) (server \(connection.serverVersion / 10000))",
+                detail: "connected to \(PostgresURL.redacted(url)) (server \(connection.serverVersion / 10000))",
                 durationMs: ms(clock.now - started)))
 
         // The query runs read-only, with a time limit: a health check never changes the database.
@@ -87,6 +87,19 @@ public enum HealthChecker {
                     durationMs: ms(clock.now - started)))
         }
         return checks
+    }
+
+    /// Seconds a check waits to connect when the URL does not say (libpq's default is to wait
+    /// for the operating system, minutes for a host that does not answer).
+    public static let connectTimeoutSeconds = 10
+
+    /// `url` with `connect_timeout` added when it has none (URL or key=value form).
+    static func withConnectTimeout(_ url: String) -> String {
+        guard !url.contains("connect_timeout") else { return url }
+        if PostgresURL.isURL(url) {
+            return url + (url.contains("?") ? "&" : "?") + "connect_timeout=\(connectTimeoutSeconds)"
+        }
+        return url + " connect_timeout=\(connectTimeoutSeconds)"
     }
 
     /// Healthy when no check failed.
