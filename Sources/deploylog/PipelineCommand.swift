@@ -21,11 +21,11 @@ struct PipelineRunCommand: ParsableCommand {
               name: camera-counting-db
               version: 1.3.0
               environment: staging              (configured with `deploylog env set`)
-              git: {commit: 9f1c2ab, branch: main}
+              git: {commit: 9f1c2ab, branch: main, committedAt: "2026-11-20T09:12:00Z"}
               stages:                           (in order; each has one step)
                 - {name: Build, type: build, run: "swift build", timeout: 600}
                 - {name: Deploy, type: deploy, migrate: migrations}
-                - {name: Health, type: validate, healthCheck: {query: "SELECT 1 FROM cameras LIMIT 1"}}
+                - {name: Health, type: validate, healthCheck: {query: "SELECT 1"}}
                 - {name: Switch, type: deploy, switch: camera-counting-prod}
             Stage types: build, test, deploy, validate. Steps: run (a shell command run in the \
             file's folder, killed at its timeout in seconds; output captured, bounded), migrate (a directory, relative to the \
