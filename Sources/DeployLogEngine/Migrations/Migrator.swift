@@ -148,7 +148,7 @@ public struct Migrator: Sendable {
                             MigrationFailed(
                                 environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
                                 error: text), metadata: metadata)
-                    ], &ledger)
+                    ], &ledger, outcome: true)
                 let partial =
                     f.upTransactional
                     ? "" : " (it ran outside a transaction: statements before the failing one stay applied)"
@@ -162,7 +162,7 @@ public struct Migrator: Sendable {
                         MigrationApplied(
                             environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
                             appliedBy: appliedBy), metadata: metadata)
-                ], &ledger)
+                ], &ledger, outcome: true)
             run.applied.append(Run.Applied(name: f.name, fileName: f.fileName, executionTimeMs: ms))
             progress?(.applied(f, executionTimeMs: ms))
         }
@@ -170,11 +170,29 @@ public struct Migrator: Sendable {
     }
 
     /// Appends to the environment's stream at the ledger's version and folds the result in.
-    private func append(_ events: [ProposedEvent], _ ledger: inout MigrationLedger) throws(EngineError) -> Int64 {
+    ///
+    /// `outcome`: the events record SQL that already ran. Then a conflict (a writer that did
+    /// not hold the target's lock, e.g. the same environment deployed to another database)
+    /// must not lose the record: the stream is folded again and the append retried once at
+    /// its new version; the error, if any, says that the SQL ran.
+    private func append(
+        _ events: [ProposedEvent], _ ledger: inout MigrationLedger, outcome: Bool = false
+    ) throws(EngineError) -> Int64 {
         let stream = MigrationLedger.stream(environment)
-        let result: AppendResult
+        var result: AppendResult
         do {
             result = try store.append(events, to: stream, expectedVersion: .after(ledger.streamVersion))
+        } catch let error where error.code == .conflict && outcome {
+            logger?.debug("conflict recording an outcome; folding \(stream) again", metadata: ["error": "\(error)"])
+            ledger = try self.ledger()
+            do {
+                result = try store.append(events, to: stream, expectedVersion: .after(ledger.streamVersion))
+            } catch {
+                throw EngineError(
+                    .conflict,
+                    "\(error.message): the migration's SQL ran on the target but its outcome could not be recorded; "
+                        + "another writer is using \(stream) without the target's lock")
+            }
         } catch {
             throw EngineError(error)
         }
