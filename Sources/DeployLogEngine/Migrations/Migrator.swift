@@ -124,17 +124,27 @@ public struct Migrator: Sendable {
                     metadata: metadata))
             run.registered.append(f.name)
         }
-        if !batch.isEmpty { run.lastPosition = try append(batch, &ledger) }
-
+        // Each append is durable before the SQL after it runs, and one append (one fsync) per
+        // migration carries the previous migration's outcome with this one's MigrationStarted.
+        var carry = batch
+        var carriedOutcome: (MigrationFile, Int64)? = nil
+        func reportCarried() {
+            if let (f, ms) = carriedOutcome {
+                run.applied.append(Run.Applied(name: f.name, fileName: f.fileName, executionTimeMs: ms))
+                progress?(.applied(f, executionTimeMs: ms))
+                carriedOutcome = nil
+            }
+        }
         for (i, f) in plan.toApply.enumerated() {
+            carry.append(
+                try ProposedEvent(
+                    MigrationStarted(environment: environment, name: f.name, deploymentId: deployment),
+                    metadata: metadata))
+            run.lastPosition = try append(carry, &ledger, outcome: carriedOutcome != nil)
+            carry = []
+            reportCarried()
             progress?(.starting(f, index: i + 1, of: plan.toApply.count))
-            run.lastPosition = try append(
-                [
-                    try ProposedEvent(
-                        MigrationStarted(environment: environment, name: f.name, deploymentId: deployment),
-                        metadata: metadata)
-                ],
-                &ledger)
+            logger?.debug("applying migration", metadata: ["environment": "\(environment)", "file": "\(f.fileName)"])
             let clock = ContinuousClock()
             let started = clock.now
             var failure: PostgresError?
@@ -156,16 +166,15 @@ public struct Migrator: Sendable {
                     .stepFailed, "\(f.fileName): migration '\(f.name)' failed on \(environment): \(text)\(partial)",
                     sqlState: failure.sqlState)
             }
-            run.lastPosition = try append(
-                [
-                    try ProposedEvent(
-                        MigrationApplied(
-                            environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
-                            appliedBy: appliedBy), metadata: metadata)
-                ], &ledger, outcome: true)
-            run.applied.append(Run.Applied(name: f.name, fileName: f.fileName, executionTimeMs: ms))
-            progress?(.applied(f, executionTimeMs: ms))
+            carry.append(
+                try ProposedEvent(
+                    MigrationApplied(
+                        environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
+                        appliedBy: appliedBy), metadata: metadata))
+            carriedOutcome = (f, ms)
         }
+        if !carry.isEmpty { run.lastPosition = try append(carry, &ledger, outcome: carriedOutcome != nil) }
+        reportCarried()
         return run
     }
 
