@@ -17,7 +17,10 @@ public import Logging
 /// `plan` and `status` read the log only: they change nothing and need no database.
 ///
 /// A pipeline stage calls it with its pipeline id as `deploymentId`; the demo passes the seed's
-/// migrations as `.files`.
+/// migrations as `.files` (`MigrationSource.seed`).
+///
+/// Blocking (libpq and fsync): call it from a thread of your own, not from Swift's shared
+/// task pool.
 public struct Migrator: Sendable {
     public let store: any EventStore
     public let environment: String
