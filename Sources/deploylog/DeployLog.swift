@@ -19,6 +19,9 @@ struct DeployLog: ParsableCommand {
               deploylog --store DIR log --format ndjson > export.ndjson
               deploylog --store DIR checkpoint > checkpoint.json
               deploylog --store DIR verify --checkpoint checkpoint.json
+              deploylog env set staging --type staging --url postgres://app@db/staging
+              deploylog migrate up --env staging --dir migrations
+              deploylog rollback --env staging --to position:N --dry-run
 
             \(ExitCode.documentation)
             """,

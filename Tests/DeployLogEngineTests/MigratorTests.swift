@@ -168,6 +168,36 @@ import Testing
         #expect(try f.migrator().status(.directory(dir)).map(\.state) == [.applied])
     }
 
+    /// A writer without the target's lock appends to the stream while a migration runs: the
+    /// outcome is still recorded (folded again, retried at the new version), never lost.
+    @Test func anOutcomeIsRecordedEvenWhenTheStreamMovedDuringTheSQL() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "0001__slow.sql": migrationText(
+                    up: "SELECT pg_sleep(0.5);\nCREATE TABLE s (id int);", down: "DROP TABLE s;")
+            ])
+        let store: any EventStore = f.store
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            Thread.sleep(forTimeInterval: 0.2)
+            let foreign = ProposedEvent(
+                stream: "migrations-staging", type: "MigrationRegistered",
+                data: [
+                    "environment": "staging", "name": "elsewhere", "version": "9", "migrationType": "schema",
+                    "sql": "SELECT 1;", "dependencies": [], "checksum": "x", "transactional": true,
+                ])
+            _ = try? store.append([foreign])
+            done.signal()
+        }
+        let run = try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        done.wait()
+        #expect(run.applied.map(\.name) == ["slow"])
+        let events = try f.store.readStream("migrations-staging").map(\.type)
+        #expect(events == ["MigrationRegistered", "MigrationStarted", "MigrationRegistered", "MigrationApplied"])
+    }
+
     @Test func twoConcurrentRunsApplyASlowMigrationOnce() throws {
         let f = try EngineFixture()
         let dir = try f.directory(

@@ -17,7 +17,10 @@ public import Logging
 /// `plan` and `status` read the log only: they change nothing and need no database.
 ///
 /// A pipeline stage calls it with its pipeline id as `deploymentId`; the demo passes the seed's
-/// migrations as `.files`.
+/// migrations as `.files` (`MigrationSource.seed`).
+///
+/// Blocking (libpq and fsync): call it from a thread of your own, not from Swift's shared
+/// task pool.
 public struct Migrator: Sendable {
     public let store: any EventStore
     public let environment: String
@@ -124,17 +127,27 @@ public struct Migrator: Sendable {
                     metadata: metadata))
             run.registered.append(f.name)
         }
-        if !batch.isEmpty { run.lastPosition = try append(batch, &ledger) }
-
+        // Each append is durable before the SQL after it runs, and one append (one fsync) per
+        // migration carries the previous migration's outcome with this one's MigrationStarted.
+        var carry = batch
+        var carriedOutcome: (MigrationFile, Int64)? = nil
+        func reportCarried() {
+            if let (f, ms) = carriedOutcome {
+                run.applied.append(Run.Applied(name: f.name, fileName: f.fileName, executionTimeMs: ms))
+                progress?(.applied(f, executionTimeMs: ms))
+                carriedOutcome = nil
+            }
+        }
         for (i, f) in plan.toApply.enumerated() {
+            carry.append(
+                try ProposedEvent(
+                    MigrationStarted(environment: environment, name: f.name, deploymentId: deployment),
+                    metadata: metadata))
+            run.lastPosition = try append(carry, &ledger, outcome: carriedOutcome != nil)
+            carry = []
+            reportCarried()
             progress?(.starting(f, index: i + 1, of: plan.toApply.count))
-            run.lastPosition = try append(
-                [
-                    try ProposedEvent(
-                        MigrationStarted(environment: environment, name: f.name, deploymentId: deployment),
-                        metadata: metadata)
-                ],
-                &ledger)
+            logger?.debug("applying migration", metadata: ["environment": "\(environment)", "file": "\(f.fileName)"])
             let clock = ContinuousClock()
             let started = clock.now
             var failure: PostgresError?
@@ -148,7 +161,7 @@ public struct Migrator: Sendable {
                             MigrationFailed(
                                 environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
                                 error: text), metadata: metadata)
-                    ], &ledger)
+                    ], &ledger, outcome: true)
                 let partial =
                     f.upTransactional
                     ? "" : " (it ran outside a transaction: statements before the failing one stay applied)"
@@ -156,25 +169,42 @@ public struct Migrator: Sendable {
                     .stepFailed, "\(f.fileName): migration '\(f.name)' failed on \(environment): \(text)\(partial)",
                     sqlState: failure.sqlState)
             }
-            run.lastPosition = try append(
-                [
-                    try ProposedEvent(
-                        MigrationApplied(
-                            environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
-                            appliedBy: appliedBy), metadata: metadata)
-                ], &ledger)
-            run.applied.append(Run.Applied(name: f.name, fileName: f.fileName, executionTimeMs: ms))
-            progress?(.applied(f, executionTimeMs: ms))
+            carry.append(
+                try ProposedEvent(
+                    MigrationApplied(
+                        environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
+                        appliedBy: appliedBy), metadata: metadata))
+            carriedOutcome = (f, ms)
         }
+        if !carry.isEmpty { run.lastPosition = try append(carry, &ledger, outcome: carriedOutcome != nil) }
+        reportCarried()
         return run
     }
 
     /// Appends to the environment's stream at the ledger's version and folds the result in.
-    private func append(_ events: [ProposedEvent], _ ledger: inout MigrationLedger) throws(EngineError) -> Int64 {
+    ///
+    /// `outcome`: the events record SQL that already ran. Then a conflict (a writer that did
+    /// not hold the target's lock, e.g. the same environment deployed to another database)
+    /// must not lose the record: the stream is folded again and the append retried once at
+    /// its new version; the error, if any, says that the SQL ran.
+    private func append(
+        _ events: [ProposedEvent], _ ledger: inout MigrationLedger, outcome: Bool = false
+    ) throws(EngineError) -> Int64 {
         let stream = MigrationLedger.stream(environment)
-        let result: AppendResult
+        var result: AppendResult
         do {
             result = try store.append(events, to: stream, expectedVersion: .after(ledger.streamVersion))
+        } catch let error where error.code == .conflict && outcome {
+            logger?.debug("conflict recording an outcome; folding \(stream) again", metadata: ["error": "\(error)"])
+            ledger = try self.ledger()
+            do {
+                result = try store.append(events, to: stream, expectedVersion: .after(ledger.streamVersion))
+            } catch {
+                throw EngineError(
+                    .conflict,
+                    "\(error.message): the migration's SQL ran on the target but its outcome could not be recorded; "
+                        + "another writer is using \(stream) without the target's lock")
+            }
         } catch {
             throw EngineError(error)
         }
