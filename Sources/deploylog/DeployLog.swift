@@ -22,6 +22,9 @@ struct DeployLog: ParsableCommand {
               deploylog env set staging --type staging --url postgres://app@db/staging
               deploylog migrate up --env staging --dir migrations
               deploylog rollback --env staging --to position:N --dry-run
+              deploylog pipeline run deploy.yaml
+              deploylog bluegreen deploy prod --version 1.3.0 --dir migrations
+              deploylog demo
 
             \(ExitCode.documentation)
             """,

@@ -5,7 +5,8 @@ import ArgumentParser
 //
 //   0   ok
 //   1   a migration or rollback step failed on the target database (its SQLSTATE and message,
-//       and the file, in the error line); what ran before it is recorded
+//       and the file, in the error line); what ran before it is recorded. Also: a pipeline
+//       failed or was rolled back; a blue-green deploy or switch failed (traffic left where it was)
 //   64  usage error: an unknown or malformed option or argument, a bad --since/--until/--as-of
 //       time, an unsupported --store address, no --database (EX_USAGE; also ArgumentParser's)
 //   65  bad input data: malformed JSON or NDJSON on stdin, an invalid envelope, event data
@@ -50,7 +51,8 @@ extension ExitCode {
     static let documentation = """
         EXIT STATUS
           0   ok
-          1   a migration or rollback step failed on the target database
+          1   a migration or rollback step failed on the target database; a pipeline
+              failed or was rolled back; a blue-green deploy or switch failed
           64  usage error (bad option or argument value, unsupported --store address,
               no --database)
           65  bad input data (malformed JSON/NDJSON, invalid envelope or event data,
