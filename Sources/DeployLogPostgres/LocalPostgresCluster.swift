@@ -41,10 +41,20 @@ public final class LocalPostgresCluster: Sendable {
 
     /// Creates and starts a cluster.
     ///
-    /// - Parameter durable: false (tests) runs with `fsync=off`, `synchronous_commit=off` and
-    ///   `full_page_writes=off`; true keeps PostgreSQL's durable defaults (benchmarks).
+    /// - Parameters:
+    ///   - durable: false (tests) runs with `fsync=off`, `synchronous_commit=off` and
+    ///     `full_page_writes=off`; true keeps PostgreSQL's durable defaults (benchmarks).
+    ///   - settings: more server settings (`-c name=value`), e.g.
+    ///     `["shared_preload_libraries": "pg_stat_statements"]`; names and values of letters,
+    ///     digits, `_`, `.`, `,` and `-` only.
     /// - Throws: `LocalClusterError` with the output of `initdb` or `pg_ctl`.
-    public static func start(durable: Bool = false) throws(LocalClusterError) -> LocalPostgresCluster {
+    public static func start(
+        durable: Bool = false, settings: [String: String] = [:]
+    ) throws(LocalClusterError) -> LocalPostgresCluster {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,-")
+        for (name, value) in settings where name.isEmpty || !(name + value).allSatisfy(allowed.contains) {
+            throw LocalClusterError("bad server setting \(name)=\(value): letters, digits, _ . , - only")
+        }
         let binDirectory = findBinDirectory()
         guard !binDirectory.isEmpty, FileManager.default.isExecutableFile(atPath: binDirectory + "/initdb") else {
             throw LocalClusterError(
@@ -58,7 +68,7 @@ public final class LocalPostgresCluster: Sendable {
         for _ in 0..<3 {
             do {
                 let port = try freePort()
-                try cluster.start(port: port, durable: durable)
+                try cluster.start(port: port, durable: durable, settings: settings)
                 return LocalPostgresCluster(
                     url: "postgresql://postgres@127.0.0.1:\(port)/postgres", port: port, binDirectory: binDirectory,
                     cluster: cluster)
@@ -247,11 +257,12 @@ struct ClusterFolder: Sendable {
         }
     }
 
-    func start(port: Int, durable: Bool) throws(LocalClusterError) {
+    func start(port: Int, durable: Bool, settings: [String: String] = [:]) throws(LocalClusterError) {
         var options = ["-k \(socket)", "-c listen_addresses=127.0.0.1", "-p \(port)", "-c max_connections=200"]
         if !durable {
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         }
+        options += settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }
         let optionString = options.joined(separator: " ")
         let result = try run("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o", optionString, "start"])
         guard result.status == 0 else {

@@ -136,6 +136,7 @@ public struct PipelinesProjector: Projector {
             stages[s].errorMessage = e.kind == .stageFailed ? d.string("error") : nil
         default:  // skipped
             stages[s].status = "skipped"
+            stages[s].stageType = d.string("stageType") ?? stages[s].stageType
             stages[s].completedAt = e.occurredAt
             stages[s].stageOutput = d.string("reason")
         }

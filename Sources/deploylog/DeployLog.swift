@@ -19,6 +19,12 @@ struct DeployLog: ParsableCommand {
               deploylog --store DIR log --format ndjson > export.ndjson
               deploylog --store DIR checkpoint > checkpoint.json
               deploylog --store DIR verify --checkpoint checkpoint.json
+              deploylog env set staging --type staging --url postgres://app@db/staging
+              deploylog migrate up --env staging --dir migrations
+              deploylog rollback --env staging --to position:N --dry-run
+              deploylog pipeline run deploy.yaml
+              deploylog bluegreen deploy prod --version 1.3.0 --dir migrations
+              deploylog demo
 
             \(ExitCode.documentation)
             """,
@@ -26,7 +32,8 @@ struct DeployLog: ParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, LogCommand.self, ShowCommand.self, VerifyCommand.self,
             CheckpointCommand.self, StateCommand.self, DiffCommand.self, MetricsCommand.self, HealthCommand.self,
-            ProjectCommand.self,
+            ProjectCommand.self, EnvCommand.self, MigrateCommand.self, RollbackCommand.self,
+            PipelineCommand.self, BlueGreenCommand.self, DemoCommand.self,
         ])
 
     @OptionGroup var storeOptions: StoreOptions

@@ -60,6 +60,13 @@ public struct BlueGreenConfigured: DeployLogEvent {
         .optional("blueDatabaseUrl", .string, "Database URL of the blue side, never with a password."),
         .optional("greenDatabaseUrl", .string, "Database URL of the green side, never with a password."),
         .required("activeColor", .enumeration(BlueGreenColor.self), "The colour that serves traffic."),
+        .optional(
+            "switchCommand", .string,
+            "Shell command that moves traffic; run with DEPLOYLOG_COLOR and DEPLOYLOG_DATABASE_URL set to the colour switched to."),
+        .optional("healthCheckQuery", .string, "Query a colour must answer to be healthy (the application's own tables)."),
+        .optional(
+            "slowStatementMs", .integer,
+            "A statement whose pg_stat_statements mean_exec_time exceeds this many milliseconds is reported slow."),
     ]
 
     /// Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id.
@@ -74,12 +81,19 @@ public struct BlueGreenConfigured: DeployLogEvent {
     public var greenDatabaseUrl: String?
     /// The colour that serves traffic.
     public var activeColor: BlueGreenColor
+    /// Shell command that moves traffic; run with DEPLOYLOG_COLOR and DEPLOYLOG_DATABASE_URL set to the colour switched to.
+    public var switchCommand: String?
+    /// Query a colour must answer to be healthy (the application's own tables).
+    public var healthCheckQuery: String?
+    /// A statement whose pg_stat_statements mean_exec_time exceeds this many milliseconds is reported slow.
+    public var slowStatementMs: Int64?
 
     public var streamID: String { deploymentName }
 
     public init(
         deploymentName: String, blueEnvironment: String, greenEnvironment: String, blueDatabaseUrl: String? = nil,
-        greenDatabaseUrl: String? = nil, activeColor: BlueGreenColor
+        greenDatabaseUrl: String? = nil, activeColor: BlueGreenColor, switchCommand: String? = nil,
+        healthCheckQuery: String? = nil, slowStatementMs: Int64? = nil
     ) {
         self.deploymentName = deploymentName
         self.blueEnvironment = blueEnvironment
@@ -87,6 +101,9 @@ public struct BlueGreenConfigured: DeployLogEvent {
         self.blueDatabaseUrl = blueDatabaseUrl
         self.greenDatabaseUrl = greenDatabaseUrl
         self.activeColor = activeColor
+        self.switchCommand = switchCommand
+        self.healthCheckQuery = healthCheckQuery
+        self.slowStatementMs = slowStatementMs
     }
 }
 

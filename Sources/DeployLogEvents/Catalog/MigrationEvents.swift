@@ -27,10 +27,14 @@ public struct MigrationRegistered: DeployLogEvent {
             "Names of the migrations that must be applied first (may be empty)."),
         .required(
             "checksum", .string,
-            "Lowercase hex SHA-256 of the UTF-8 bytes of `sql`, to detect a migration changed after it was registered."),
+            "Lowercase hex SHA-256 over what decides what the migration does (up SQL, rollback SQL, type, dependencies, transaction modes), to detect a migration file changed after it was applied."
+        ),
         .required(
             "transactional", .boolean,
             "Whether it runs inside a transaction (false for statements such as `CREATE INDEX CONCURRENTLY`)."),
+        .optional(
+            "rollbackTransactional", .boolean,
+            "Whether the rollback SQL runs inside a transaction; absent means the same as `transactional`."),
     ]
 
     /// Environment whose database the migration is for; also the stream id.
@@ -47,16 +51,19 @@ public struct MigrationRegistered: DeployLogEvent {
     public var rollbackSql: String?
     /// Names of the migrations that must be applied first (may be empty).
     public var dependencies: [String]
-    /// Lowercase hex SHA-256 of the UTF-8 bytes of `sql`, to detect a migration changed after it was registered.
+    /// Lowercase hex SHA-256 over what decides what the migration does (up SQL, rollback SQL, type, dependencies, transaction modes), to detect a migration file changed after it was applied.
     public var checksum: String
     /// Whether it runs inside a transaction (false for statements such as `CREATE INDEX CONCURRENTLY`).
     public var transactional: Bool
+    /// Whether the rollback SQL runs inside a transaction; absent means the same as `transactional`.
+    public var rollbackTransactional: Bool?
 
     public var streamID: String { environment }
 
     public init(
         environment: String, name: String, version: String, migrationType: MigrationType, sql: String,
-        rollbackSql: String? = nil, dependencies: [String], checksum: String, transactional: Bool
+        rollbackSql: String? = nil, dependencies: [String], checksum: String, transactional: Bool,
+        rollbackTransactional: Bool? = nil
     ) {
         self.environment = environment
         self.name = name
@@ -67,6 +74,7 @@ public struct MigrationRegistered: DeployLogEvent {
         self.dependencies = dependencies
         self.checksum = checksum
         self.transactional = transactional
+        self.rollbackTransactional = rollbackTransactional
     }
 }
 

@@ -202,6 +202,9 @@ public struct StageSkipped: DeployLogEvent {
         .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`."),
         .required("stageOrder", .integer, "Position of the stage in the pipeline, from 1."),
         .optional("reason", .string, "Why it was skipped."),
+        .optional(
+            "stageType", .enumeration(StageType.self),
+            "Kind of stage, as the pipeline defines it (a skipped stage has no StageStarted to say it)."),
     ]
 
     /// The pipeline run; also the stream id.
@@ -212,14 +215,17 @@ public struct StageSkipped: DeployLogEvent {
     public var stageOrder: Int
     /// Why it was skipped.
     public var reason: String?
+    /// Kind of stage, as the pipeline defines it (a skipped stage has no StageStarted to say it).
+    public var stageType: StageType?
 
     public var streamID: String { pipelineId }
 
-    public init(pipelineId: String, stageName: String, stageOrder: Int, reason: String? = nil) {
+    public init(pipelineId: String, stageName: String, stageOrder: Int, reason: String? = nil, stageType: StageType? = nil) {
         self.pipelineId = pipelineId
         self.stageName = stageName
         self.stageOrder = stageOrder
         self.reason = reason
+        self.stageType = stageType
     }
 }
 

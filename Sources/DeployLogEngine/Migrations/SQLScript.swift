@@ -1,0 +1,146 @@
+/// Splits SQL text into statements at top-level semicolons, as psql does: semicolons inside
+/// quoted strings (`'…'`, `E'…'`), quoted identifiers (`"…"`), dollar-quoted bodies
+/// (`$$…$$`, `$tag$…$tag$`) and comments (`--…`, nested `/* … */`) do not end a statement.
+///
+/// Used for migrations that run outside a transaction: PostgreSQL runs a multi-statement
+/// query string as one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses, so each
+/// statement is sent on its own.
+public enum SQLScript {
+    /// The statements of `sql`, each without its terminating `;`, trimmed; statements that are
+    /// only comments and whitespace are dropped.
+    public static func statements(in sql: String) -> [String] {
+        let b = Array(sql.utf8)
+        var out: [String] = []
+        var start = 0
+        var i = 0
+        var hasCode = false
+        func flush(_ end: Int) {
+            if hasCode {
+                let text = String(decoding: b[start..<end], as: UTF8.self)
+                out.append(text.trimmingCharacters())
+            }
+            hasCode = false
+        }
+        while i < b.count {
+            let c = b[i]
+            switch c {
+            case UInt8(ascii: "-") where i + 1 < b.count && b[i + 1] == UInt8(ascii: "-"):
+                while i < b.count, b[i] != UInt8(ascii: "\n") { i += 1 }
+                continue
+            case UInt8(ascii: "/") where i + 1 < b.count && b[i + 1] == UInt8(ascii: "*"):
+                var depth = 1
+                i += 2
+                while i < b.count, depth > 0 {
+                    if b[i] == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
+                        depth += 1
+                        i += 2
+                    } else if b[i] == UInt8(ascii: "*"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") {
+                        depth -= 1
+                        i += 2
+                    } else {
+                        i += 1
+                    }
+                }
+                continue
+            case UInt8(ascii: "'"):
+                hasCode = true
+                // E'…' strings take backslash escapes.
+                let escapes = i > 0 && (b[i - 1] == UInt8(ascii: "E") || b[i - 1] == UInt8(ascii: "e"))
+                i += 1
+                while i < b.count {
+                    if escapes, b[i] == UInt8(ascii: "\\") {
+                        i += 2
+                        continue
+                    }
+                    if b[i] == UInt8(ascii: "'") {
+                        if i + 1 < b.count, b[i + 1] == UInt8(ascii: "'") {
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    i += 1
+                }
+                i += 1
+                continue
+            case UInt8(ascii: "\""):
+                hasCode = true
+                i += 1
+                while i < b.count {
+                    if b[i] == UInt8(ascii: "\"") {
+                        if i + 1 < b.count, b[i + 1] == UInt8(ascii: "\"") {
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    i += 1
+                }
+                i += 1
+                continue
+            case UInt8(ascii: "$"):
+                hasCode = true
+                if let tagEnd = dollarTagEnd(b, i) {
+                    let tag = Array(b[i...tagEnd])
+                    var j = tagEnd + 1
+                    var closed = false
+                    while j + tag.count <= b.count {
+                        if b[j] == UInt8(ascii: "$"), Array(b[j..<(j + tag.count)]) == tag {
+                            closed = true
+                            break
+                        }
+                        j += 1
+                    }
+                    i = closed ? j + tag.count : b.count
+                    continue
+                }
+                i += 1
+                continue
+            case UInt8(ascii: ";"):
+                flush(i)
+                start = i + 1
+                i += 1
+                continue
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+                i += 1
+                continue
+            default:
+                hasCode = true
+                i += 1
+            }
+        }
+        flush(b.count)
+        return out
+    }
+
+    /// The index of the closing `$` of a dollar-quote tag starting at `i` (`$$` or `$tag$`),
+    /// or nil when `$` starts something else (a parameter such as `$1`).
+    private static func dollarTagEnd(_ b: [UInt8], _ i: Int) -> Int? {
+        // A `$` right after an identifier character is part of the identifier (`a$b`).
+        if i > 0, isIdentifierByte(b[i - 1]) { return nil }
+        var j = i + 1
+        while j < b.count {
+            if b[j] == UInt8(ascii: "$") { return j }
+            let isStart = j == i + 1
+            let ok = isStart ? (isLetter(b[j]) || b[j] == UInt8(ascii: "_")) : isIdentifierByte(b[j])
+            guard ok else { return nil }
+            j += 1
+        }
+        return nil
+    }
+
+    private static func isLetter(_ c: UInt8) -> Bool {
+        (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 128
+    }
+
+    private static func isIdentifierByte(_ c: UInt8) -> Bool {
+        isLetter(c) || (c >= 48 && c <= 57) || c == UInt8(ascii: "_") || c == UInt8(ascii: "$")
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        return String(self.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}

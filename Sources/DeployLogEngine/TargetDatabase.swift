@@ -1,0 +1,99 @@
+public import DeployLogPostgres
+import Foundation
+public import Logging
+
+/// One connection to a deployment target (an environment's database) holding the engine's
+/// advisory lock while it works, so that two deploys to one database never run at once.
+///
+/// Blocking, like `PostgresConnection`: use it from one thread, not from Swift's shared pool.
+public final class TargetDatabase {
+    /// The advisory lock key every deploylog run takes on a target: "deploylog" in the key space
+    /// of `pg_advisory_lock(bigint)`.
+    public static let lockKey: Int64 = 0x6465_706C_6F79_6C67
+
+    public let connection: PostgresConnection
+    /// The database role the connection logged in as (`current_user`): who applied a migration.
+    public private(set) var role = ""
+    public private(set) var isLocked = false
+
+    /// Connects. The URL's password, if any, is used and never shown; without one libpq reads
+    /// `PGPASSWORD` or `~/.pgpass`.
+    public init(url: String, logger: Logger? = nil) throws(EngineError) {
+        do {
+            connection = try PostgresConnection(url, logger: logger)
+        } catch let e as PostgresError {
+            throw EngineError(.unavailable, "target database: \(e.message)")
+        } catch {
+            throw EngineError(.unavailable, "target database \(PostgresURL.redacted(url)): \(error)")
+        }
+    }
+
+    deinit { unlock() }
+
+    /// The redacted address, for messages.
+    public var address: String { connection.address }
+
+    /// Takes the lock, waiting up to `timeout` seconds for another run to release it. Polls
+    /// with `pg_try_advisory_lock` instead of blocking in `pg_advisory_lock`: a waiter that sat
+    /// in one long statement would hold a snapshot that the holder's `CREATE INDEX
+    /// CONCURRENTLY` must wait for, and the two would wait on each other.
+    public func lock(timeout: Double = 300, environment: String) throws(EngineError) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var pause = 0.02
+        while true {
+            do {
+                let rows = try connection.query(
+                    "SELECT pg_try_advisory_lock($1), current_user::text", [.int8(Self.lockKey)])
+                if try rows[0].bool(0) {
+                    role = try rows[0].string(1)
+                    isLocked = true
+                    return
+                }
+            } catch let e as PostgresError {
+                throw EngineError(.unavailable, "target database \(address): \(e.message)", sqlState: e.sqlState)
+            } catch {
+                throw EngineError(.unavailable, "target database \(address): \(error)")
+            }
+            if Date() >= deadline {
+                throw EngineError(
+                    .unavailable,
+                    "another deploy holds the deploylog lock on \(address) (environment \(environment)); gave up after \(Int(timeout)) s"
+                )
+            }
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 0.25)
+        }
+    }
+
+    /// Releases the lock (closing the connection releases it too).
+    public func unlock() {
+        guard isLocked else { return }
+        isLocked = false
+        _ = try? connection.query("SELECT pg_advisory_unlock($1)", [.int8(Self.lockKey)])
+    }
+
+    /// Runs migration SQL as written. `transactional`: the whole text in one transaction.
+    /// Otherwise each statement on its own (split as psql splits them), outside any
+    /// transaction, as `CREATE INDEX CONCURRENTLY` requires; a failure leaves the statements
+    /// before it done.
+    public func run(sql: String, transactional: Bool) throws(PostgresError) {
+        do {
+            if transactional {
+                // One round trip: BEGIN, the SQL and COMMIT in one simple query. After an error
+                // the server skips the rest and the transaction is left aborted: roll it back.
+                do {
+                    _ = try connection.execute(script: "BEGIN;\n" + sql + "\n;\nCOMMIT;")
+                } catch {
+                    if connection.isInTransaction { _ = try? connection.execute(script: "ROLLBACK") }
+                    throw error
+                }
+            } else {
+                for statement in SQLScript.statements(in: sql) { _ = try connection.execute(script: statement) }
+            }
+        } catch let e as PostgresError {
+            throw e
+        } catch {
+            throw PostgresError(.client, "\(error)")
+        }
+    }
+}

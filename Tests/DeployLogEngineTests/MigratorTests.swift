@@ -1,0 +1,257 @@
+import DeployLogEngine
+import DeployLogEvents
+import DeployLogPostgres
+import DeployLogStore
+import Foundation
+import Testing
+
+@Suite struct MigratorTests {
+    @Test func seedMigrationsApplyIncludingTheConcurrentIndex() throws {
+        let f = try EngineFixture()
+        let run = try f.migrator().up(.seed, targetURL: f.databaseURL)
+        #expect(
+            run.applied.map(\.name) == [
+                "create_initial_schema", "add_camera_metadata", "create_counting_results_table",
+                "add_performance_indexes",
+            ])
+        let index = try f.query(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'idx_counting_results_camera_time'"
+        )
+        #expect(index.count == 1)
+        #expect(try index[0].bool(0))
+        #expect(try f.events(type: "MigrationRegistered").count == 4)
+        #expect(try f.events(type: "MigrationStarted").count == 4)
+        let applied = try f.events(type: "MigrationApplied")
+        #expect(applied.count == 4)
+        #expect(applied.allSatisfy { $0.data.objectValue?["appliedBy"]?.stringValue?.hasPrefix("tester") == true })
+        #expect(applied.allSatisfy { $0.data.objectValue?["executionTimeMs"]?.numberValue?.int64Value != nil })
+        let registered = try f.events(type: "MigrationRegistered").first {
+            $0.data.objectValue?["name"] == "add_performance_indexes"
+        }
+        #expect(registered?.data.objectValue?["transactional"] == .bool(false))
+        #expect(registered?.data.objectValue?["sql"]?.stringValue?.contains("CONCURRENTLY") == true)
+
+        // A second run has nothing to do and records nothing.
+        let head = try f.head()
+        let again = try f.migrator().up(.seed, targetURL: f.databaseURL)
+        #expect(again.applied.isEmpty && again.registered.isEmpty)
+        #expect(try f.head() == head)
+        #expect(try f.migrator().plan(.seed).isEmpty)
+    }
+
+    @Test func aChangedAppliedFileIsRefusedBeforeAnythingRuns() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "0001__create_t.sql": migrationText(up: "CREATE TABLE t (id int);", down: "DROP TABLE t;"),
+                "0002__add_u.sql": migrationText(up: "CREATE TABLE u (id int);", down: "DROP TABLE u;"),
+            ])
+        try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        let old = try MigrationFile.parse(
+            fileName: "0001__create_t.sql",
+            contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
+        try migrationText(up: "CREATE TABLE t (id bigint);", down: "DROP TABLE t;").write(
+            toFile: dir + "/0001__create_t.sql", atomically: true, encoding: .utf8)
+        try migrationText(up: "CREATE TABLE v (id int);", down: "DROP TABLE v;").write(
+            toFile: dir + "/0003__add_v.sql", atomically: true, encoding: .utf8)
+        let head = try f.head()
+        for attempt in 0..<2 {
+            do {
+                if attempt == 0 {
+                    try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+                } else {
+                    _ = try f.migrator().plan(.directory(dir))
+                }
+                Issue.record("the changed file was accepted")
+            } catch {
+                #expect(error.code == .checksumMismatch)
+                #expect(error.message.contains("0001__create_t.sql"))
+                #expect(error.message.contains(old.checksum))
+                let new = try MigrationFile.parse(
+                    fileName: "0001__create_t.sql",
+                    contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
+                #expect(error.message.contains(new.checksum))
+                #expect(error.message.contains("applied by tester"))
+            }
+        }
+        #expect(try f.head() == head)
+        #expect(try f.query("SELECT 1 FROM pg_class WHERE relname = 'v'").count == 0)
+    }
+
+    @Test func missingDependencyAndCycleAreRefusedBeforeAnythingRuns() throws {
+        let f = try EngineFixture()
+        let missing = try f.directory(
+            "missing",
+            [
+                "0001__a.sql": migrationText(up: "CREATE TABLE a ();", down: nil),
+                "0002__b.sql": migrationText(up: "CREATE TABLE b ();", down: nil, depends: ["nowhere"]),
+            ])
+        let cycle = try f.directory(
+            "cycle",
+            [
+                "0001__a.sql": migrationText(up: "CREATE TABLE a ();", down: nil, depends: ["b"]),
+                "0002__b.sql": migrationText(up: "CREATE TABLE b ();", down: nil, depends: ["a"]),
+            ])
+        for (dir, expected) in [
+            (missing, "0002__b.sql: migration 'b' depends on 'nowhere'"), (cycle, "dependency cycle"),
+        ] {
+            do {
+                try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+                Issue.record("accepted \(dir)")
+            } catch {
+                #expect(error.code == .badInput)
+                #expect(error.message.contains(expected), "\(error.message)")
+            }
+        }
+        #expect(try f.head() == 0)
+        #expect(try f.query("SELECT 1 FROM pg_class WHERE relname IN ('a', 'b')").count == 0)
+    }
+
+    @Test func aFailedStatementStopsTheRunWithItsSQLState() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "0001__ok.sql": migrationText(up: "CREATE TABLE ok (id int);", down: "DROP TABLE ok;"),
+                "0002__broken.sql": migrationText(
+                    up: "CREATE TABLE half (id int);\nINSERT INTO nowhere VALUES (1);", down: nil),
+                "0003__later.sql": migrationText(up: "CREATE TABLE later (id int);", down: nil),
+            ])
+        do {
+            try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+            Issue.record("the broken migration passed")
+        } catch {
+            #expect(error.code == .stepFailed)
+            #expect(error.sqlState == "42P01")
+            #expect(error.message.contains("0002__broken.sql"))
+            #expect(error.message.contains("SQLSTATE 42P01"))
+            #expect(error.message.contains("nowhere"))
+        }
+        let failed = try f.events(type: "MigrationFailed")
+        #expect(failed.count == 1)
+        #expect(failed.first?.data.objectValue?["error"]?.stringValue?.contains("42P01") == true)
+        #expect(try f.events(type: "MigrationApplied").count == 1)
+        #expect(try f.events(type: "MigrationStarted").count == 2)
+        // The failed migration's transaction left nothing behind; the later one never ran.
+        #expect(
+            try f.query("SELECT relname FROM pg_class WHERE relname IN ('ok', 'half', 'later')").map {
+                try $0.string(0)
+            } == ["ok"])
+        let status = try f.migrator().status(.directory(dir))
+        #expect(status.map(\.state) == [.applied, .failed, .pending])
+    }
+
+    @Test func aMigrationLeftRunningByADeadRunIsRecordedFailedAndRunAgain() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m", ["0001__t.sql": migrationText(up: "CREATE TABLE t (id int);", down: "DROP TABLE t;")])
+        // A run that registered and started the migration, then died before its outcome.
+        let file = try MigrationSource.directory(dir).load()[0]
+        let metadata = EventMetadata(actor: "dead", source: "test")
+        try f.store.append([
+            try ProposedEvent(
+                MigrationRegistered(
+                    environment: "staging", name: "t", version: "0001", migrationType: .schema, sql: file.upSQL,
+                    rollbackSql: file.downSQL, dependencies: [], checksum: file.checksum, transactional: true),
+                metadata: metadata),
+            try ProposedEvent(
+                MigrationStarted(environment: "staging", name: "t", deploymentId: "dead-run"), metadata: metadata),
+        ])
+        #expect(try f.migrator().status(.directory(dir)).map(\.state) == [.running])
+        let run = try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        #expect(run.recoveredInterrupted == ["t"])
+        #expect(run.applied.map(\.name) == ["t"])
+        let failed = try f.events(type: "MigrationFailed")
+        #expect(failed.first?.data.objectValue?["deploymentId"] == "dead-run")
+        #expect(failed.first?.data.objectValue?["error"]?.stringValue?.hasPrefix("interrupted") == true)
+        #expect(try f.migrator().status(.directory(dir)).map(\.state) == [.applied])
+    }
+
+    /// A writer without the target's lock appends to the stream while a migration runs: the
+    /// outcome is still recorded (folded again, retried at the new version), never lost.
+    @Test func anOutcomeIsRecordedEvenWhenTheStreamMovedDuringTheSQL() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "0001__slow.sql": migrationText(
+                    up: "SELECT pg_sleep(0.5);\nCREATE TABLE s (id int);", down: "DROP TABLE s;")
+            ])
+        let store: any EventStore = f.store
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            Thread.sleep(forTimeInterval: 0.2)
+            let foreign = ProposedEvent(
+                stream: "migrations-staging", type: "MigrationRegistered",
+                data: [
+                    "environment": "staging", "name": "elsewhere", "version": "9", "migrationType": "schema",
+                    "sql": "SELECT 1;", "dependencies": [], "checksum": "x", "transactional": true,
+                ])
+            _ = try? store.append([foreign])
+            done.signal()
+        }
+        let run = try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        done.wait()
+        #expect(run.applied.map(\.name) == ["slow"])
+        let events = try f.store.readStream("migrations-staging").map(\.type)
+        #expect(events == ["MigrationRegistered", "MigrationStarted", "MigrationRegistered", "MigrationApplied"])
+    }
+
+    @Test func twoConcurrentRunsApplyASlowMigrationOnce() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "0001__runs.sql": migrationText(
+                    up: "CREATE TABLE runs (id serial PRIMARY KEY);", down: "DROP TABLE runs;"),
+                "0002__slow.sql": migrationText(
+                    up: "SELECT pg_sleep(1);\nINSERT INTO runs DEFAULT VALUES;", down: "DELETE FROM runs;"),
+                "0003__index.sql": migrationText(
+                    up: "CREATE INDEX CONCURRENTLY runs_id ON runs (id);", down: "DROP INDEX CONCURRENTLY runs_id;",
+                    type: "index", upTransaction: false, downTransaction: false),
+            ])
+        // Two stores opened on one directory, as two processes would.
+        let second = try FileStore.open(at: f.directory + "/store")
+        let results = Results()
+        let url = f.databaseURL
+        let group = DispatchGroup()
+        for store in [f.store as any EventStore, second] {
+            DispatchQueue.global().async(group: group) {
+                do {
+                    let run = try Migrator(store: store, environment: "staging", actor: "tester").up(
+                        .directory(dir), targetURL: url)
+                    results.add(.success(run.applied.map(\.name)))
+                } catch let error as EngineError {
+                    results.add(.failure(error))
+                } catch {
+                    results.add(.failure(EngineError(.internalError, "\(error)")))
+                }
+            }
+        }
+        group.wait()
+        let all = results.all
+        #expect(all.count == 2)
+        let applied = all.compactMap { try? $0.get() }
+        #expect(applied.count == 2, "\(all)")
+        #expect(applied.flatMap { $0 }.sorted() == ["index", "runs", "slow"])
+        #expect(try f.query("SELECT count(*) FROM runs")[0].int64(0) == 1)
+        #expect(try f.events(type: "MigrationApplied").count == 3)
+        #expect(try f.events(type: "MigrationStarted").count == 3)
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [Result<[String], EngineError>] = []
+        func add(_ r: Result<[String], EngineError>) {
+            lock.lock()
+            items.append(r)
+            lock.unlock()
+        }
+        var all: [Result<[String], EngineError>] {
+            lock.lock()
+            defer { lock.unlock() }
+            return items
+        }
+    }
+}
