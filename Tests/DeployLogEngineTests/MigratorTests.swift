@@ -198,6 +198,24 @@ import Testing
         #expect(events == ["MigrationRegistered", "MigrationStarted", "MigrationRegistered", "MigrationApplied"])
     }
 
+    @Test func aConcurrentIndexInsideATransactionFailsWithAHint() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "1__t.sql": migrationText(up: "CREATE TABLE t (id int);", down: "DROP TABLE t;"),
+                "2__i.sql": migrationText(up: "CREATE INDEX CONCURRENTLY t_id ON t (id);", down: "DROP INDEX t_id;"),
+            ])
+        do {
+            try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+            Issue.record("CREATE INDEX CONCURRENTLY ran inside a transaction")
+        } catch {
+            #expect(error.sqlState == "25001")
+            #expect(error.message.contains("2__i.sql"))
+            #expect(error.message.contains("-- deploylog:up transaction=false"))
+        }
+    }
+
     @Test func twoConcurrentRunsApplyASlowMigrationOnce() throws {
         let f = try EngineFixture()
         let dir = try f.directory(
