@@ -176,12 +176,16 @@ import Testing
             "m",
             [
                 "0001__slow.sql": migrationText(
-                    up: "SELECT pg_sleep(0.5);\nCREATE TABLE s (id int);", down: "DROP TABLE s;")
+                    up: "SELECT pg_sleep(1);\nCREATE TABLE s (id int);", down: "DROP TABLE s;")
             ])
         let store: any EventStore = f.store
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            Thread.sleep(forTimeInterval: 0.2)
+            // Once MigrationStarted is in the stream (the SQL sleeps a second after it).
+            let deadline = Date().addingTimeInterval(30)
+            while ((try? store.streamVersion(of: "migrations-staging")) ?? -1) < 1, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
             let foreign = ProposedEvent(
                 stream: "migrations-staging", type: "MigrationRegistered",
                 data: [
