@@ -176,12 +176,16 @@ import Testing
             "m",
             [
                 "0001__slow.sql": migrationText(
-                    up: "SELECT pg_sleep(0.5);\nCREATE TABLE s (id int);", down: "DROP TABLE s;")
+                    up: "SELECT pg_sleep(1);\nCREATE TABLE s (id int);", down: "DROP TABLE s;")
             ])
         let store: any EventStore = f.store
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            Thread.sleep(forTimeInterval: 0.2)
+            // Once MigrationStarted is in the stream (the SQL sleeps a second after it).
+            let deadline = Date().addingTimeInterval(30)
+            while ((try? store.streamVersion(of: "migrations-staging")) ?? -1) < 1, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
             let foreign = ProposedEvent(
                 stream: "migrations-staging", type: "MigrationRegistered",
                 data: [
@@ -196,6 +200,24 @@ import Testing
         #expect(run.applied.map(\.name) == ["slow"])
         let events = try f.store.readStream("migrations-staging").map(\.type)
         #expect(events == ["MigrationRegistered", "MigrationStarted", "MigrationRegistered", "MigrationApplied"])
+    }
+
+    @Test func aConcurrentIndexInsideATransactionFailsWithAHint() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "1__t.sql": migrationText(up: "CREATE TABLE t (id int);", down: "DROP TABLE t;"),
+                "2__i.sql": migrationText(up: "CREATE INDEX CONCURRENTLY t_id ON t (id);", down: "DROP INDEX t_id;"),
+            ])
+        do {
+            try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+            Issue.record("CREATE INDEX CONCURRENTLY ran inside a transaction")
+        } catch {
+            #expect(error.sqlState == "25001")
+            #expect(error.message.contains("2__i.sql"))
+            #expect(error.message.contains("-- deploylog:up transaction=false"))
+        }
     }
 
     @Test func twoConcurrentRunsApplyASlowMigrationOnce() throws {

@@ -230,7 +230,10 @@ import Testing
     /// Random sets of migrations applied in rounds, then a rollback to a random consistent
     /// point: the schema equals the one captured there. Seeded, so a failure replays.
     @Test func randomizedRollbacksRestoreTheSchemaCapturedAtThePoint() throws {
-        var rng = SplitMix64(seed: 0x5EED_2026)
+        // DEPLOYLOG_TEST_SEED replays another sequence.
+        let seed = ProcessInfo.processInfo.environment["DEPLOYLOG_TEST_SEED"].flatMap { UInt64($0) } ?? 0x5EED_2026
+        var rng = SplitMix64(seed: seed)
+        var reapplied = 0
         for iteration in 0..<3 {
             let f = try EngineFixture(prefix: "random")
             var files: [String: String] = [:]
@@ -257,7 +260,19 @@ import Testing
             try RollbackExecutor(store: f.store, environment: "staging", actor: "tester").execute(
                 plan, targetURL: f.databaseURL, reason: "randomized \(iteration)")
             #expect(try f.schemaDump() == target.dump, "iteration \(iteration): back to position \(target.position)")
+            // Then to another captured point, possibly a later one: migrations rolled back since
+            // are applied again from the SQL the log recorded.
+            let second = points[Int.random(in: 0..<points.count, using: &rng)]
+            let again = try RollbackPlanner(store: f.store, environment: "staging").plan(toPosition: second.position)
+            reapplied += again.steps.filter { $0.actionName == "reapply_migration" }.count
+            try RollbackExecutor(store: f.store, environment: "staging", actor: "tester").execute(
+                again, targetURL: f.databaseURL, reason: "randomized \(iteration), second")
+            #expect(
+                try f.schemaDump() == second.dump,
+                "iteration \(iteration): from position \(target.position) to position \(second.position) (seed \(seed))"
+            )
         }
+        print("randomized rollbacks (seed \(seed)): \(reapplied) migrations re-applied")
     }
 
     /// One random migration: a table, a column, a concurrent index, a function or a view, each

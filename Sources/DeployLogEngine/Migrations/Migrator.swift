@@ -162,9 +162,13 @@ public struct Migrator: Sendable {
                                 environment: environment, name: f.name, deploymentId: deployment, executionTimeMs: ms,
                                 error: text), metadata: metadata)
                     ], &ledger, outcome: true)
-                let partial =
+                var partial =
                     f.upTransactional
                     ? "" : " (it ran outside a transaction: statements before the failing one stay applied)"
+                if failure.sqlState == "25001" && f.upTransactional {
+                    partial +=
+                        "; a statement that cannot run in a transaction needs `-- deploylog:up transaction=false`"
+                }
                 throw EngineError(
                     .stepFailed, "\(f.fileName): migration '\(f.name)' failed on \(environment): \(text)\(partial)",
                     sqlState: failure.sqlState)

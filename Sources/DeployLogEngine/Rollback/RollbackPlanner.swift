@@ -173,7 +173,9 @@ public struct RollbackPlanner: Sendable {
                 guard target <= head else {
                     throw EngineError(.notFound, "position \(target) is past the head of the log (\(head))")
                 }
-                try store.read(from: 1, filter: EventFilter(), limit: nil) { e in
+                // Only the types the state folds (stage and rollback-step events change nothing
+                // here, so the positions skipped keep the consistency of the one before them).
+                try store.read(from: 1, filter: EventFilter(types: StateProjector.readsTypes), limit: nil) { e in
                     if !targetTaken, e.position > target { takeTarget() }
                     if !targetTaken, f.now.environments[environment]?.isConsistent ?? true {
                         f.lastConsistentBeforeTarget = e.position - 1
@@ -198,6 +200,7 @@ public struct RollbackPlanner: Sendable {
                     return true
                 }
                 if !targetTaken { takeTarget() }
+                f.now.advance(to: head, occurredAt: f.now.lastOccurredAt)
             } catch let e as EngineError {
                 throw e
             } catch let e as StoreError {
