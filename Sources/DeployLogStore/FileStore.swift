@@ -39,6 +39,9 @@ public final class FileStore: EventStore, @unchecked Sendable {
     var state: State
     let lockFD: Int32
     let committer: GroupCommitter
+
+    /// Group commits written by this instance and the append calls they served.
+    package var groupCommitStatistics: (groups: UInt64, requests: UInt64) { committer.statistics }
     let headWriter = HeadWriter()
     let lease = WriterLease()
 

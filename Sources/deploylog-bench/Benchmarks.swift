@@ -215,6 +215,8 @@ struct Benchmarks {
                     throw BenchError("concurrent appenders stored \(head) of \(threadedCount) events")
                 }
                 let threadedRate = Double(threadedCount) / tThreads
+                let stats = shared.groupCommitStatistics
+                let groupSize = Double(stats.requests) / Double(max(1, stats.groups))
 
                 raw.append(rawRate)
                 perEvent.append(singleRate)
@@ -223,7 +225,7 @@ struct Benchmarks {
                 speedup.append(threadedRate / singleRate)
                 note(
                     "fsync \(rep)/\(config.repetitions): raw \(rawRate.short) ops/s, one event per append \(singleRate.short)/s, "
-                        + "\(threads) appenders \(threadedRate.short)/s")
+                        + "\(threads) appenders \(threadedRate.short)/s (\(String(format: "%.1f", groupSize)) appends per sync)")
             }
         }
         report.line("append_fsync_per_event", median(perEvent), "events/s")

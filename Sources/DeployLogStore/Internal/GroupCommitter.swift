@@ -27,6 +27,16 @@ final class GroupCommitter: @unchecked Sendable {
     /// How many requests a leader waits for, and groups written.
     private var target = 1
     private var groups: UInt64 = 0
+    /// Requests written, and groups written (for the benchmark's average group size).
+    private var served: UInt64 = 0
+    private var written: UInt64 = 0
+
+    /// Groups written and the requests they served, so far.
+    var statistics: (groups: UInt64, requests: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (written, served)
+    }
     /// The request of the leader that is gathering its group, if one is.
     private var gatherer: Request?
     /// How long a gathering leader waits at most (like PostgreSQL's commit_delay).
@@ -93,6 +103,8 @@ final class GroupCommitter: @unchecked Sendable {
                 count += r.events.count
                 batch.append(r)
             }
+            written &+= 1
+            served &+= UInt64(batch.count)
             lock.unlock()
             process(batch)
             lock.lock()
