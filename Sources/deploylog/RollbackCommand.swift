@@ -65,6 +65,8 @@ struct RollbackCommand: ParsableCommand {
         let url = plan.needsDatabase ? try engine.targetURL(store) : nil
         var executor = RollbackExecutor(store: store, environment: engine.environment, actor: engine.resolvedActor)
         executor.lockTimeout = engine.lockTimeout
+        // Traffic goes back through the pair's configured switch command, as `bluegreen switch` runs it.
+        executor.trafficSwitcher = BlueGreenDeployer(store: store, actor: engine.resolvedActor).trafficSwitcher()
         let result: RollbackExecutor.Result
         do {
             result = try executor.execute(plan, targetURL: url, reason: reason) { p in

@@ -155,6 +155,28 @@ final class DeployCommandTests: CLITestCase {
         assertFailure(try store("bluegreen", "status", "nope"), 66, "no blue-green pair 'nope'")
     }
 
+    func testRollbackSwitchesTrafficBackThroughThePairsCommand() throws {
+        try storeOK("init")
+        try migrations()
+        try storeOK("env", "set", "prod", "--type", "production", "--url", databaseURL)
+        let switched = directory.appendingPathComponent("switched.txt").path
+        try storeOK(
+            "bluegreen", "configure", "prod", "--blue", databaseURL, "--green", greenURL, "--switch-command",
+            "echo \"$DEPLOYLOG_COLOR\" > '\(switched)'")
+        let before = try XCTUnwrap(
+            try JSONParser.parse(Array(try storeOK("checkpoint").stdout)).objectValue?["position"]?.numberValue?.int64Value)
+        try storeOK("bluegreen", "deploy", "prod", "--version", "1.0.0", "--dir", "migrations")
+        XCTAssertEqual(try String(contentsOfFile: switched, encoding: .utf8), "green\n")
+
+        let r = try storeOK("rollback", "--env", "prod", "--to", "position:\(before)", "--yes", "--reason", "test")
+        // The command ran (not only recorded): traffic is back on blue, and the pair says so.
+        XCTAssertEqual(try String(contentsOfFile: switched, encoding: .utf8), "blue\n", r.out)
+        let status = try storeOK("bluegreen", "status", "prod", "--format", "json")
+        let o = try XCTUnwrap(try JSONParser.parse(Array(status.stdout)).objectValue)
+        XCTAssertEqual(o["activeColor"]?.stringValue, "blue")
+        XCTAssertEqual(try export("--type", "TrafficSwitched").count, 2)
+    }
+
     /// The README's first command: from a directory that is not the package, a fresh server,
     /// every part of the scenario, the reports, `verify`, and nothing left behind.
     func testDemoExitsZeroAndCleansUp() throws {
