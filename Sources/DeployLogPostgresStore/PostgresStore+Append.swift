@@ -1,0 +1,262 @@
+import DeployLogCompression
+public import DeployLogEvents
+import DeployLogPostgres
+public import DeployLogStore
+import Foundation
+
+// How positions stay gapless and in commit order under concurrent writers.
+//
+// A position is part of the hashed bytes and of the chain, so it must be known before the row
+// is written, and a reader that has seen position N must never later find a new event below N.
+// A sequence or an identity column gives neither: numbers are taken at insert and committed in
+// any order (a reader can see 7 before 6 commits), and a rolled-back transaction leaves a gap.
+// Marten answers with a "high-water mark" daemon that holds readers back to the highest
+// position below which nothing is missing, waiting out gaps; Message DB takes an advisory lock
+// per stream only, which orders a stream but not the global log.
+//
+// We do what the Python `eventsourcing` library's PostgreSQL recorder does: every writer takes
+// `LOCK TABLE deploylog.events IN EXCLUSIVE MODE` inside its transaction and holds it until
+// COMMIT. Under it, the writer reads the head (its position and hash), assigns head + 1 … and
+// computes the chain from the head hash. The next writer's LOCK returns only after this commit,
+// and its next statement takes a new snapshot that includes it (READ COMMITTED), so positions
+// are assigned and become visible strictly in order: no gap, no reordering, no daemon, and the
+// hash chain is computed where it is written. The price is that writers are serialised; an
+// append is two round trips under the lock (BEGIN, LOCK, and the look-ups pipelined; then the
+// rows and COMMIT), and large appends are batched (binary COPY), so the lock is held briefly
+// per event. EXCLUSIVE mode does not conflict with ACCESS SHARE: readers never wait.
+//
+// Idempotent retries and expected versions are decided under the same lock, so they cannot
+// race either; the unique indexes on `event_id` and `(stream, stream_version)` are the last
+// line of defence against anyone writing without it.
+
+extension PostgresStore {
+    @discardableResult
+    public func append(_ events: [ProposedEvent]) throws(StoreError) -> AppendResult {
+        if events.isEmpty { return AppendResult(positions: [], streamVersions: [], appendedCount: 0) }
+        return try withConnection(doing: "appending") { c in try append(events, on: c) }
+    }
+
+    private func append(_ events: [ProposedEvent], on c: PostgresConnection) throws -> AppendResult {
+        let locked = try lockAndLookUp(ids: events.map(\.eventId), streams: events.map(\.stream), on: c)
+        var positions = [Int64]()
+        var streamVersions = [Int64]()
+        positions.reserveCapacity(events.count)
+        streamVersions.reserveCapacity(events.count)
+        var accepted = [RecordedEvent]()
+        accepted.reserveCapacity(events.count)
+        var inCall = [EventID: Int]()
+        var versions = locked.versions
+        let now = options.clock()
+        for p in events {
+            if let k = inCall[p.eventId] {
+                positions.append(accepted[k].position)
+                streamVersions.append(accepted[k].streamVersion)
+                continue
+            }
+            if let stored = locked.stored[p.eventId] {
+                positions.append(stored.position)
+                streamVersions.append(stored.streamVersion)
+                continue
+            }
+            let current = versions[p.stream]
+            switch p.expectedVersion {
+            case .any: break
+            case .noStream where current == nil: break
+            case .exact(let v) where current == v: break
+            default:
+                throw StoreError.wrongExpectedVersion(stream: p.stream, expected: p.expectedVersion, actual: current)
+            }
+            let version = (current ?? -1) + 1
+            versions[p.stream] = version
+            let position = locked.head + Int64(accepted.count) + 1
+            inCall[p.eventId] = accepted.count
+            accepted.append(
+                RecordedEvent(
+                    position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,
+                    schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
+                    metadata: p.metadata, data: p.data, extra: p.extra))
+            positions.append(position)
+            streamVersions.append(version)
+        }
+        if accepted.isEmpty {
+            try c.query("COMMIT")
+        } else {
+            try write(accepted, after: locked.headHash, checkingHashes: false, on: c)
+        }
+        return AppendResult(positions: positions, streamVersions: streamVersions, appendedCount: accepted.count)
+    }
+
+    /// Stores events recorded elsewhere exactly as they are (see `EventImporting`).
+    public func importRecorded(_ events: [RecordedEvent]) throws(StoreError) {
+        if events.isEmpty { return }
+        try withConnection(doing: "importing") { c in
+            let locked = try lockAndLookUp(ids: events.map(\.eventId), streams: events.map(\.stream), on: c)
+            var versions = locked.versions
+            var seen = Set<EventID>()
+            for (i, e) in events.enumerated() {
+                let position = locked.head + Int64(i) + 1
+                guard e.position == position else {
+                    throw StoreError(
+                        .conflict, "cannot import position \(e.position): the store's next position is \(position)",
+                        position: e.position)
+                }
+                guard locked.stored[e.eventId] == nil, seen.insert(e.eventId).inserted else {
+                    throw StoreError(
+                        .conflict, "cannot import position \(e.position): event id \(e.eventId) is already stored",
+                        stream: e.stream, position: e.position)
+                }
+                let current = versions[e.stream]
+                guard e.streamVersion == (current ?? -1) + 1 else {
+                    throw StoreError(
+                        .conflict,
+                        "cannot import position \(e.position): stream version \(e.streamVersion) does not follow \(current ?? -1) (Stream: \(e.stream))",
+                        stream: e.stream, position: e.position)
+                }
+                versions[e.stream] = e.streamVersion
+            }
+            try write(events, after: locked.headHash, checkingHashes: true, on: c)
+        }
+    }
+
+    /// What a writer learns under the lock.
+    struct Locked {
+        var head: Int64
+        var headHash: Digest
+        /// Of the ids asked about, those stored: position and stream version.
+        var stored: [EventID: (position: Int64, streamVersion: Int64)]
+        /// Of the streams asked about, the last version of those that exist.
+        var versions: [String: Int64]
+    }
+
+    /// Opens the transaction, takes the writers' lock, reads the head, which of `ids` are
+    /// stored and the last version of `streams`: one round trip.
+    func lockAndLookUp(ids: [EventID], streams: [String], on c: PostgresConnection) throws -> Locked {
+        var uniqueStreams = [String]()
+        var seenStreams = Set<String>()
+        for s in streams where seenStreams.insert(s).inserted { uniqueStreams.append(s) }
+        var uniqueIds = [EventID]()
+        var seenIds = Set<EventID>()
+        for id in ids where seenIds.insert(id).inserted { uniqueIds.append(id) }
+        let results = try c.pipeline { p in
+            try p.query("BEGIN")
+            try p.query(PostgresStoreSQL.lock, [])
+            try p.query(PostgresStoreSQL.head, [])
+            try p.query(PostgresStoreSQL.storedIDs, [.array(uniqueIds.map { .uuid($0.uuid) }, of: .uuid)])
+            try p.query(PostgresStoreSQL.lastVersions, [.array(uniqueStreams.map { .text($0) }, of: .text)])
+        }
+        var locked = Locked(head: 0, headHash: ChainHash.genesis, stored: [:], versions: [:])
+        if let row = results[2].first {
+            locked.head = try row.int64(0)
+            let hash = try row.bytes(1)
+            guard hash.count == 32 else {
+                throw StoreError(
+                    .corruption, "position \(locked.head): the stored hash is not 32 bytes", position: locked.head)
+            }
+            locked.headHash = hash.withUnsafeBytes { Digest($0) }
+        }
+        for row in results[3] {
+            locked.stored[EventID(try row.get(0, as: UUID.self))] = (try row.int64(1), try row.int64(2))
+        }
+        for row in results[4] {
+            if let v = try row.get(1, as: Int64?.self) { locked.versions[try row.string(0)] = v }
+        }
+        return locked
+    }
+
+    /// Encodes `events` (positions from the head on, under the lock), writes them and commits.
+    /// With `checkingHashes`, each event's hash (when it has one) must be the chain's.
+    func write(_ events: [RecordedEvent], after headHash: Digest, checkingHashes: Bool, on c: PostgresConnection) throws
+    {
+        let rows = try EncodedRows(
+            events, after: headHash, compressor: LZ4Compressor(dictionary: currentDictionary),
+            checkingHashes: checkingHashes)
+        if events.count < options.copyThreshold {
+            _ = try c.pipeline { p in
+                try p.query(PostgresStoreSQL.insertRows, rows.columnArrays())
+                try p.query("COMMIT")
+            }
+        } else {
+            try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
+                for i in 0..<rows.count { try w.writeRow(rows.row(i)) }
+            }
+            try c.query("COMMIT")
+        }
+    }
+}
+
+/// Events encoded for their rows: canonical bytes packed and compressed, chain hashes.
+struct EncodedRows {
+    let events: [RecordedEvent]
+    let dictionaryId: Int32
+    var payloads: [[UInt8]] = []
+    var packedLengths: [Int32] = []
+    var hashes: [[UInt8]] = []
+    var metadata: [String] = []
+
+    var count: Int { events.count }
+
+    init(_ events: [RecordedEvent], after headHash: Digest, compressor: LZ4Compressor, checkingHashes: Bool) throws {
+        self.events = events
+        dictionaryId = Int32(compressor.dictionary?.id ?? 0)
+        payloads.reserveCapacity(events.count)
+        packedLengths.reserveCapacity(events.count)
+        hashes.reserveCapacity(events.count)
+        metadata.reserveCapacity(events.count)
+        var writer = CanonicalJSONWriter(reservingCapacity: 2048)
+        var scratch = [UInt8]()
+        var chain = headHash
+        for e in events {
+            writer.bytes.removeAll(keepingCapacity: true)
+            var plain = e
+            plain.hash = nil
+            plain.writeCanonical(into: &writer)
+            var payload = [UInt8]()
+            let packedLength = writer.bytes.withUnsafeBytes { canonical in
+                chain = ChainHash.next(previous: chain, canonical: canonical)
+                payload.reserveCapacity(LZ4Compressor.bound(canonical.count))
+                return StoredEventCodec.encodePayload(
+                    canonical, compressor: compressor, scratch: &scratch, appendingTo: &payload)
+            }
+            let hash = chain.bytes
+            if checkingHashes, let given = e.hash, given != hash {
+                throw StoreError(
+                    .corruption, "cannot import position \(e.position): its hash does not follow the chain",
+                    position: e.position)
+            }
+            payloads.append(payload)
+            packedLengths.append(Int32(packedLength))
+            hashes.append(hash)
+            metadata.append(JSONValue.object(e.metadata).canonicalString)
+        }
+    }
+
+    /// Row `i`'s values, in `PostgresStoreSQL.columns` order.
+    func row(_ i: Int) -> [PostgresValue] {
+        let e = events[i]
+        return [
+            .int8(e.position), .text(e.stream), .int8(e.streamVersion), .uuid(e.eventId.uuid), .text(e.type),
+            .int4(Int32(clamping: e.schemaVersion)), .timestamptz(e.occurredAt.microseconds),
+            .timestamptz(e.recordedAt.microseconds), .jsonb(metadata[i]), .bytea(payloads[i]), .int4(packedLengths[i]),
+            .int4(dictionaryId), .bytea(hashes[i]),
+        ]
+    }
+
+    /// One array per column, for the multi-row INSERT.
+    func columnArrays() -> [PostgresValue] {
+        [
+            .array(events.map { .int8($0.position) }, of: .int8),
+            .array(events.map { .text($0.stream) }, of: .text),
+            .array(events.map { .int8($0.streamVersion) }, of: .int8),
+            .array(events.map { .uuid($0.eventId.uuid) }, of: .uuid),
+            .array(events.map { .text($0.type) }, of: .text),
+            .array(events.map { .int4(Int32(clamping: $0.schemaVersion)) }, of: .int4),
+            .array(events.map { .timestamptz($0.occurredAt.microseconds) }, of: .timestamptz),
+            .array(events.map { .timestamptz($0.recordedAt.microseconds) }, of: .timestamptz),
+            .array(metadata.map { .jsonb($0) }, of: .jsonb),
+            .array(payloads.map { .bytea($0) }, of: .bytea),
+            .array(packedLengths.map { .int4($0) }, of: .int4),
+            .array(events.map { _ in .int4(dictionaryId) }, of: .int4),
+            .array(hashes.map { .bytea($0) }, of: .bytea),
+        ]
+    }
+}
