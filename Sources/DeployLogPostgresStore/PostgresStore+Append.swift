@@ -167,9 +167,9 @@ extension PostgresStore {
     /// With `checkingHashes`, each event's hash (when it has one) must be the chain's.
     func write(_ events: [RecordedEvent], after headHash: Digest, checkingHashes: Bool, on c: PostgresConnection) throws
     {
-        let rows = try EncodedRows(
-            events, after: headHash, compressor: LZ4Compressor(dictionary: currentDictionary),
-            checkingHashes: checkingHashes)
+        let rows = try withCompressor { compressor in
+            try EncodedRows(events, after: headHash, compressor: compressor, checkingHashes: checkingHashes)
+        }
         if events.count < options.copyThreshold {
             _ = try c.pipeline { p in
                 try p.query(PostgresStoreSQL.insertRows, rows.columnArrays())

@@ -40,6 +40,9 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
     private var dictionaries: [UInt32: LZ4Dictionary] = [:]
     /// The dictionary new events are compressed with.
     let currentDictionary: LZ4Dictionary
+    /// Compressors loaded with it, kept between appends (loading the dictionary costs more
+    /// than compressing a small event); one per concurrent append.
+    private var compressors: [LZ4Compressor] = []
 
     // MARK: Creating and opening
 
@@ -148,6 +151,19 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
         dictionaryLock.lock()
         defer { dictionaryLock.unlock() }
         return LZ4Decompressor(dictionaries: Array(dictionaries.values))
+    }
+
+    /// Runs `body` with a compressor of the current dictionary that no other thread uses.
+    func withCompressor<T>(_ body: (LZ4Compressor) throws -> T) rethrows -> T {
+        dictionaryLock.lock()
+        let compressor = compressors.popLast() ?? LZ4Compressor(dictionary: currentDictionary)
+        dictionaryLock.unlock()
+        defer {
+            dictionaryLock.lock()
+            if compressors.count < 4 { compressors.append(compressor) }
+            dictionaryLock.unlock()
+        }
+        return try body(compressor)
     }
 
     func knowsDictionary(_ id: UInt32) -> Bool {
