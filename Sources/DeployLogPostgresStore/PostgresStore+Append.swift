@@ -165,98 +165,80 @@ extension PostgresStore {
 
     /// Encodes `events` (positions from the head on, under the lock), writes them and commits.
     /// With `checkingHashes`, each event's hash (when it has one) must be the chain's.
+    /// A large batch is encoded while it is sent (binary COPY in chunks), so that this thread
+    /// encodes the next rows while the server stores the previous ones.
     func write(_ events: [RecordedEvent], after headHash: Digest, checkingHashes: Bool, on c: PostgresConnection) throws
     {
-        let rows = try withCompressor { compressor in
-            try EncodedRows(events, after: headHash, compressor: compressor, checkingHashes: checkingHashes)
-        }
-        if events.count < options.copyThreshold {
-            _ = try c.pipeline { p in
-                try p.query(PostgresStoreSQL.insertRows, rows.columnArrays())
-                try p.query("COMMIT")
+        try withCompressor { compressor in
+            var encoder = RowEncoder(after: headHash, compressor: compressor, checkingHashes: checkingHashes)
+            if events.count < options.copyThreshold {
+                let rows = try events.map { try encoder.encode($0) }
+                _ = try c.pipeline { p in
+                    try p.query(PostgresStoreSQL.insertRows, RowEncoder.columnArrays(rows))
+                    try p.query("COMMIT")
+                }
+            } else {
+                try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
+                    for e in events { try w.writeRow(try encoder.encode(e)) }
+                }
+                try c.query("COMMIT")
             }
-        } else {
-            try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
-                for i in 0..<rows.count { try w.writeRow(rows.row(i)) }
-            }
-            try c.query("COMMIT")
         }
     }
 }
 
-/// Events encoded for their rows: canonical bytes packed and compressed, chain hashes.
-struct EncodedRows {
-    let events: [RecordedEvent]
-    let dictionaryId: Int32
-    var payloads: [[UInt8]] = []
-    var packedLengths: [Int32] = []
-    var hashes: [[UInt8]] = []
-    var metadata: [String] = []
+/// Encodes events for their rows, in order: canonical bytes, the chain hash, the payload
+/// (packed and LZ4-compressed), the metadata as JSON text.
+struct RowEncoder {
+    private var chain: Digest
+    private let compressor: LZ4Compressor
+    private let checkingHashes: Bool
+    private let dictionaryId: Int32
+    private var writer = CanonicalJSONWriter(reservingCapacity: 2048)
+    private var scratch = [UInt8]()
 
-    var count: Int { events.count }
-
-    init(_ events: [RecordedEvent], after headHash: Digest, compressor: LZ4Compressor, checkingHashes: Bool) throws {
-        self.events = events
+    init(after headHash: Digest, compressor: LZ4Compressor, checkingHashes: Bool) {
+        chain = headHash
+        self.compressor = compressor
+        self.checkingHashes = checkingHashes
         dictionaryId = Int32(compressor.dictionary?.id ?? 0)
-        payloads.reserveCapacity(events.count)
-        packedLengths.reserveCapacity(events.count)
-        hashes.reserveCapacity(events.count)
-        metadata.reserveCapacity(events.count)
-        var writer = CanonicalJSONWriter(reservingCapacity: 2048)
-        var scratch = [UInt8]()
-        var chain = headHash
-        for e in events {
-            writer.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// The next event's row, in `PostgresStoreSQL.columns` order.
+    mutating func encode(_ e: RecordedEvent) throws -> [PostgresValue] {
+        writer.bytes.removeAll(keepingCapacity: true)
+        if e.hash == nil {
+            e.writeCanonical(into: &writer)
+        } else {
             var plain = e
             plain.hash = nil
             plain.writeCanonical(into: &writer)
-            var payload = [UInt8]()
-            let packedLength = writer.bytes.withUnsafeBytes { canonical in
-                chain = ChainHash.next(previous: chain, canonical: canonical)
-                payload.reserveCapacity(LZ4Compressor.bound(canonical.count))
-                return StoredEventCodec.encodePayload(
-                    canonical, compressor: compressor, scratch: &scratch, appendingTo: &payload)
-            }
-            let hash = chain.bytes
-            if checkingHashes, let given = e.hash, given != hash {
-                throw StoreError(
-                    .corruption, "cannot import position \(e.position): its hash does not follow the chain",
-                    position: e.position)
-            }
-            payloads.append(payload)
-            packedLengths.append(Int32(packedLength))
-            hashes.append(hash)
-            metadata.append(JSONValue.object(e.metadata).canonicalString)
         }
-    }
-
-    /// Row `i`'s values, in `PostgresStoreSQL.columns` order.
-    func row(_ i: Int) -> [PostgresValue] {
-        let e = events[i]
+        var payload = [UInt8]()
+        let packedLength = writer.bytes.withUnsafeBytes { canonical in
+            chain = ChainHash.next(previous: chain, canonical: canonical)
+            payload.reserveCapacity(LZ4Compressor.bound(canonical.count))
+            return StoredEventCodec.encodePayload(
+                canonical, compressor: compressor, scratch: &scratch, appendingTo: &payload)
+        }
+        let hash = chain.bytes
+        if checkingHashes, let given = e.hash, given != hash {
+            throw StoreError(
+                .corruption, "cannot import position \(e.position): its hash does not follow the chain",
+                position: e.position)
+        }
         return [
             .int8(e.position), .text(e.stream), .int8(e.streamVersion), .uuid(e.eventId.uuid), .text(e.type),
             .int4(Int32(clamping: e.schemaVersion)), .timestamptz(e.occurredAt.microseconds),
-            .timestamptz(e.recordedAt.microseconds), .jsonb(metadata[i]), .bytea(payloads[i]), .int4(packedLengths[i]),
-            .int4(dictionaryId), .bytea(hashes[i]),
+            .timestamptz(e.recordedAt.microseconds), .json(JSONValue.object(e.metadata).canonicalString),
+            .bytea(payload), .int4(Int32(packedLength)), .int4(dictionaryId), .bytea(hash),
         ]
     }
 
-    /// One array per column, for the multi-row INSERT.
-    func columnArrays() -> [PostgresValue] {
-        [
-            .array(events.map { .int8($0.position) }, of: .int8),
-            .array(events.map { .text($0.stream) }, of: .text),
-            .array(events.map { .int8($0.streamVersion) }, of: .int8),
-            .array(events.map { .uuid($0.eventId.uuid) }, of: .uuid),
-            .array(events.map { .text($0.type) }, of: .text),
-            .array(events.map { .int4(Int32(clamping: $0.schemaVersion)) }, of: .int4),
-            .array(events.map { .timestamptz($0.occurredAt.microseconds) }, of: .timestamptz),
-            .array(events.map { .timestamptz($0.recordedAt.microseconds) }, of: .timestamptz),
-            .array(metadata.map { .jsonb($0) }, of: .jsonb),
-            .array(payloads.map { .bytea($0) }, of: .bytea),
-            .array(packedLengths.map { .int4($0) }, of: .int4),
-            .array(events.map { _ in .int4(dictionaryId) }, of: .int4),
-            .array(hashes.map { .bytea($0) }, of: .bytea),
-        ]
+    /// The rows as one array per column, for the multi-row INSERT.
+    static func columnArrays(_ rows: [[PostgresValue]]) -> [PostgresValue] {
+        zip(PostgresStoreSQL.columnTypes.indices, PostgresStoreSQL.columnTypes).map { column, type in
+            .array(rows.map { $0[column] }, of: type)
+        }
     }
 }

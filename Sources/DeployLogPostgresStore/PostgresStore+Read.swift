@@ -19,6 +19,12 @@ extension PostgresStore {
     /// pages of `readPageSize` by position (a keyset cursor: `position > last one seen`), each
     /// page one prepared query whose rows are decoded on every core and handed to `body`
     /// in order with no connection held, so `body` may call the store. Memory is bounded by a page.
+    ///
+    /// Why pages rather than a server-side cursor (`DECLARE … FETCH`) held for the whole read:
+    /// a cursor lives in a transaction, which would stay open while `body` runs — a slow
+    /// consumer, `log --follow`, a projection rebuild — and hold back VACUUM for the whole
+    /// database. Pages hold nothing between them and need no common snapshot: rows at or below
+    /// the head never change, so consecutive pages are one consistent read.
     func readExamining(
         from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool
     ) throws -> Int64 {
@@ -28,13 +34,20 @@ extension PostgresStore {
         let upper = min(head, filter.throughPosition ?? Int64.max)
         guard start <= upper else { return start - 1 }
         let query = ReadQuery(filter)
-        var next = start
         var delivered = 0
         var decoder = PageDecoder()
-        while next <= upper {
-            let want = min(options.readPageSize, limit.map { $0 - delivered } ?? Int.max)
-            let rows = try withConnection(doing: "reading from position \(next)") { c in
-                try c.query(query.statement, query.parameters(from: next, through: upper, limit: want))
+        let pageSize = options.readPageSize
+        func want(after delivered: Int) -> Int { min(pageSize, limit.map { $0 - delivered } ?? Int.max) }
+        // The next page is fetched (on another thread and connection) while this one is decoded
+        // and delivered: the server's work and ours overlap.
+        var fetch = PageFetch(self, query, from: start, through: upper, limit: want(after: 0))
+        while true {
+            let rows = try fetch.rows()
+            var next: PageFetch?
+            let wanted = fetch.limit
+            if rows.count == wanted, let last = try rows.last?.int64(0), last < upper {
+                let more = want(after: delivered + rows.count)
+                if more > 0 { next = PageFetch(self, query, from: last + 1, through: upper, limit: more) }
             }
             let events = try decode(rows, with: &decoder)
             for e in events {
@@ -48,8 +61,8 @@ extension PostgresStore {
                 delivered += 1
             }
             if let limit, delivered >= limit { return events.last?.position ?? upper }
-            if rows.count < want { break }
-            next = events.last!.position + 1
+            guard let next else { break }
+            fetch = next
         }
         return upper
     }
@@ -97,6 +110,33 @@ extension PostgresStore {
         events.reserveCapacity(count)
         for r in results { events.append(contentsOf: try r.get()) }
         return events
+    }
+}
+
+/// One page of a read, fetched on a thread of its own (with a connection of its own).
+final class PageFetch: @unchecked Sendable {
+    let limit: Int
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<PostgresResult, StoreError>?
+
+    init(_ store: PostgresStore, _ query: ReadQuery, from: Int64, through: Int64, limit: Int) {
+        self.limit = limit
+        let parameters = query.parameters(from: from, through: through, limit: limit)
+        let statement = query.statement
+        DispatchQueue.global().async { [self] in
+            result = Result { () throws(StoreError) -> PostgresResult in
+                try store.withConnection(doing: "reading from position \(from)") { c in
+                    try c.query(statement, parameters)
+                }
+            }
+            done.signal()
+        }
+    }
+
+    /// Waits for the page.
+    func rows() throws(StoreError) -> PostgresResult {
+        done.wait()
+        return try result!.get()
     }
 }
 

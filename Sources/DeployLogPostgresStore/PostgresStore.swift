@@ -110,7 +110,11 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
         case let e as PostgresError
         where e.kind == .connection || e.sqlState?.hasPrefix("08") == true
             || e.sqlState == PostgresError.SQLState.adminShutdown || e.sqlState == "57P02" || e.sqlState == "57P03":
-            return StoreError(.unavailable, "\(address) is unavailable while \(what): \(e.message)")
+            // A write whose connection is lost may or may not have committed: say how to find out.
+            let retry =
+                what == "appending" || what == "importing"
+                ? "; it may or may not have been stored: retry with the same event ids (a retry never duplicates)" : ""
+            return StoreError(.unavailable, "\(address) is unavailable while \(what): \(e.message)\(retry)")
         case let e as PostgresError where e.sqlState == PostgresError.SQLState.uniqueViolation:
             return StoreError(
                 .conflict, "\(what): another writer stored the same event or stream version (\(e.message))")

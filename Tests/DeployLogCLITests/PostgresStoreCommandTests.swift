@@ -84,6 +84,12 @@ final class PostgresStoreCommandTests: CLITestCase {
             XCTAssertEqual(try ok(["--store", pgStore] + args).out, onFiles, "\(args)")
         }
 
+        // The projection sink reads a PostgreSQL log too (here into the same database).
+        let rebuilt = try ok(["--store", pgStore, "project", "rebuild", "--database", pgStore])
+        XCTAssertTrue(rebuilt.out.contains("postgresql://postgres:***@"), rebuilt.out)
+        XCTAssertTrue(
+            try ok(["--store", pgStore, "project", "status", "--database", pgStore]).out.contains("pipelines"))
+
         // A wrong expected version: exit 67, naming the stream and both versions.
         let conflict = try deploylog(
             ["--store", pgStore, "append"],
