@@ -79,7 +79,7 @@ extension PostgresStore {
             streamVersions.append(version)
         }
         if accepted.isEmpty {
-            try c.query("COMMIT")
+            try c.query(PostgresStoreSQL.commit, [])
         } else {
             try write(accepted, after: locked.headHash, checkingHashes: false, on: c)
         }
@@ -138,27 +138,31 @@ extension PostgresStore {
         var seenIds = Set<EventID>()
         for id in ids where seenIds.insert(id).inserted { uniqueIds.append(id) }
         let results = try c.pipeline { p in
-            try p.query("BEGIN")
+            try p.query(PostgresStoreSQL.begin, [])
             try p.query(PostgresStoreSQL.lock, [])
-            try p.query(PostgresStoreSQL.head, [])
-            try p.query(PostgresStoreSQL.storedIDs, [.array(uniqueIds.map { .uuid($0.uuid) }, of: .uuid)])
-            try p.query(PostgresStoreSQL.lastVersions, [.array(uniqueStreams.map { .text($0) }, of: .text)])
+            try p.query(
+                PostgresStoreSQL.lookUp,
+                [
+                    .array(uniqueIds.map { .uuid($0.uuid) }, of: .uuid),
+                    .array(uniqueStreams.map { .text($0) }, of: .text),
+                ])
         }
         var locked = Locked(head: 0, headHash: ChainHash.genesis, stored: [:], versions: [:])
-        if let row = results[2].first {
-            locked.head = try row.int64(0)
-            let hash = try row.bytes(1)
-            guard hash.count == 32 else {
-                throw StoreError(
-                    .corruption, "position \(locked.head): the stored hash is not 32 bytes", position: locked.head)
+        for row in results[2] {
+            switch try row.int32(0) {
+            case 0:
+                locked.head = try row.int64(1)
+                let hash = try row.bytes(2)
+                guard hash.count == 32 else {
+                    throw StoreError(
+                        .corruption, "position \(locked.head): the stored hash is not 32 bytes", position: locked.head)
+                }
+                locked.headHash = hash.withUnsafeBytes { Digest($0) }
+            case 1:
+                locked.stored[EventID(try row.get(3, as: UUID.self))] = (try row.int64(1), try row.int64(4))
+            default:
+                if let v = try row.get(1, as: Int64?.self) { locked.versions[try row.string(5)] = v }
             }
-            locked.headHash = hash.withUnsafeBytes { Digest($0) }
-        }
-        for row in results[3] {
-            locked.stored[EventID(try row.get(0, as: UUID.self))] = (try row.int64(1), try row.int64(2))
-        }
-        for row in results[4] {
-            if let v = try row.get(1, as: Int64?.self) { locked.versions[try row.string(0)] = v }
         }
         return locked
     }
@@ -175,13 +179,13 @@ extension PostgresStore {
                 let rows = try events.map { try encoder.encode($0) }
                 _ = try c.pipeline { p in
                     try p.query(PostgresStoreSQL.insertRows, RowEncoder.columnArrays(rows))
-                    try p.query("COMMIT")
+                    try p.query(PostgresStoreSQL.commit, [])
                 }
             } else {
                 try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
                     for e in events { try w.writeRow(try encoder.encode(e)) }
                 }
-                try c.query("COMMIT")
+                try c.query(PostgresStoreSQL.commit, [])
             }
         }
     }

@@ -85,18 +85,25 @@ enum PostgresStoreSQL {
     static let streamVersion = PostgresStatement(
         "SELECT max(stream_version) FROM deploylog.events WHERE stream = $1", parameterTypes: [.text])
 
-    /// $1 event ids: those stored, with position, stream version.
-    static let storedIDs = PostgresStatement(
-        "SELECT event_id, position, stream_version FROM deploylog.events WHERE event_id = ANY($1)",
-        parameterTypes: [PostgresType.uuid.arrayType!])
-
-    /// $1 streams: each one's last version (streams without events are absent).
-    static let lastVersions = PostgresStatement(
+    /// What a writer reads under the lock, in one statement: `$1` event ids, `$2` streams.
+    /// Rows of kind 0: the head (position, hash; none when empty); kind 1: each of the ids
+    /// stored (position, event id, stream version); kind 2: each stream (its last version in
+    /// the position column, NULL when it has no event, and its name).
+    static let lookUp = PostgresStatement(
         """
-        SELECT s.stream, (SELECT max(e.stream_version) FROM deploylog.events e WHERE e.stream = s.stream)
-        FROM unnest($1::text[]) AS s(stream)
+        SELECT 0, h.position, h.hash, NULL::uuid, NULL::bigint, NULL::text
+        FROM (SELECT position, hash FROM deploylog.events ORDER BY position DESC LIMIT 1) AS h
+        UNION ALL
+        SELECT 1, e.position, NULL, e.event_id, e.stream_version, NULL FROM deploylog.events e WHERE e.event_id = ANY($1)
+        UNION ALL
+        SELECT 2, (SELECT max(e.stream_version) FROM deploylog.events e WHERE e.stream = s.stream), NULL, NULL, NULL, s.stream
+        FROM unnest($2::text[]) AS s(stream)
         """,
-        parameterTypes: [PostgresType.text.arrayType!])
+        parameterTypes: [PostgresType.uuid.arrayType!, PostgresType.text.arrayType!])
+
+    /// Transaction control, prepared once per connection like the rest.
+    static let begin = PostgresStatement("BEGIN")
+    static let commit = PostgresStatement("COMMIT")
 
     /// The columns rows are written with, in order (COPY and the multi-row INSERT).
     static let columns = [

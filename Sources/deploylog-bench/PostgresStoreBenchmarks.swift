@@ -66,7 +66,7 @@ extension Benchmarks {
             _ = try admin.copyOut(
                 "COPY (SELECT \(columns) FROM deploylog.events ORDER BY position) TO STDOUT (FORMAT binary)",
                 columnTypes: [
-                    .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .jsonb, .bytea, .int4, .int4,
+                    .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .json, .bytea, .int4, .int4,
                     .bytea,
                 ]
             ) { row in rows.append(try (0..<13).map { try row.value($0) }) }
@@ -78,7 +78,7 @@ extension Benchmarks {
                 try admin.copyIn(
                     "COPY deploylog_bench.raw (\(columns)) FROM STDIN (FORMAT binary)",
                     columnTypes: [
-                        .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .jsonb, .bytea, .int4,
+                        .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .json, .bytea, .int4,
                         .int4, .bytea,
                     ]
                 ) { w in for r in rows { try w.writeRow(r) } }
