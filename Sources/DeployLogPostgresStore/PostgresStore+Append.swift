@@ -14,16 +14,24 @@ import Foundation
 // position below which nothing is missing, waiting out gaps; Message DB takes an advisory lock
 // per stream only, which orders a stream but not the global log.
 //
-// We do what the Python `eventsourcing` library's PostgreSQL recorder does: every writer takes
-// `LOCK TABLE deploylog.events IN EXCLUSIVE MODE` inside its transaction and holds it until
-// COMMIT. Under it, the writer reads the head (its position and hash), assigns head + 1 … and
-// computes the chain from the head hash. The next writer's LOCK returns only after this commit,
-// and its next statement takes a new snapshot that includes it (READ COMMITTED), so positions
-// are assigned and become visible strictly in order: no gap, no reordering, no daemon, and the
-// hash chain is computed where it is written. The price is that writers are serialised; an
-// append is two round trips under the lock (BEGIN, LOCK, and the look-ups pipelined; then the
-// rows and COMMIT), and large appends are batched (binary COPY), so the lock is held briefly
-// per event. EXCLUSIVE mode does not conflict with ACCESS SHARE: readers never wait.
+// We serialise writers, as the Python `eventsourcing` library's PostgreSQL recorder does: every
+// writer takes one lock inside its transaction and holds it until COMMIT. Under it, the writer
+// reads the head (its position and hash), assigns head + 1 … and computes the chain from the
+// head hash. The next writer's lock is granted only after this commit, and its next statement
+// takes a new snapshot that includes it (READ COMMITTED), so positions are assigned and become
+// visible strictly in order: no gap, no reordering, no daemon, and the hash chain is computed
+// where it is written. The price is that writers are serialised; an append is two round trips
+// under the lock (BEGIN, the lock and the look-ups pipelined; then the rows and COMMIT), and
+// large appends are batched (binary COPY), so the lock is held briefly per event.
+//
+// The lock is a transaction-scoped advisory lock on one fixed key rather than `eventsourcing`'s
+// `LOCK TABLE … IN EXCLUSIVE MODE`: both serialise our writers and neither blocks readers, but
+// EXCLUSIVE also conflicts with the SHARE UPDATE EXCLUSIVE lock of (auto)VACUUM and ANALYZE. On a
+// busy log every append would then wait up to `deadlock_timeout` for autovacuum to be cancelled,
+// autovacuum would keep being cancelled, and the anti-wraparound vacuum, which is not
+// cancelled, would stop all appends while it runs. Only the store writes rows (init, append,
+// import all take the lock); anyone inserting behind its back is still stopped from
+// duplicating an id or a stream version by the unique indexes.
 //
 // Idempotent retries and expected versions are decided under the same lock, so they cannot
 // race either; the unique indexes on `event_id` and `(stream, stream_version)` are the last
@@ -139,7 +147,7 @@ extension PostgresStore {
         for id in ids where seenIds.insert(id).inserted { uniqueIds.append(id) }
         let results = try c.pipeline { p in
             try p.query(PostgresStoreSQL.begin, [])
-            try p.query(PostgresStoreSQL.lock, [])
+            try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
             try p.query(
                 PostgresStoreSQL.lookUp,
                 [

@@ -70,9 +70,11 @@ enum PostgresStoreSQL {
     /// Whether the store's table exists (no parameters): `to_regclass` is NULL when it does not.
     static let exists = PostgresStatement("SELECT to_regclass('deploylog.events') IS NOT NULL")
 
-    /// The writers' lock, held until COMMIT (see `PostgresStore+Append.swift` for why).
-    /// EXCLUSIVE conflicts with itself and with writes, not with readers' ACCESS SHARE.
-    static let lock = PostgresStatement("LOCK TABLE deploylog.events IN EXCLUSIVE MODE")
+    /// The writers' lock, held until COMMIT (see `PostgresStore+Append.swift` for why): a
+    /// transaction advisory lock on the key `$1` names.
+    static let lock = PostgresStatement(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", parameterTypes: [.text])
+    static let lockKey = "deploylog.events writers"
 
     /// The head: position and hash of the last event (no row when empty).
     static let head = PostgresStatement("SELECT position, hash FROM deploylog.events ORDER BY position DESC LIMIT 1")

@@ -69,6 +69,40 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// The writers' lock leaves (auto)VACUUM and ANALYZE alone: an append goes through while
+    /// another session holds the SHARE UPDATE EXCLUSIVE lock they take; and it waits for a
+    /// writer holding the writers' lock until that one commits.
+    func testAppendsDoNotWaitForVacuumButForEachOther() throws {
+        try withTestDatabase(prefix: "pgstore_locks") { url in
+            let store = try PostgresStore.create(url: url)
+            let vacuum = try PostgresConnection(url)
+            try vacuum.execute(script: "BEGIN; LOCK TABLE deploylog.events IN SHARE UPDATE EXCLUSIVE MODE")
+            let (first, next) = (event("pipeline-a", 0), event("pipeline-a", 1))
+            let done = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                _ = try? store.append([first])
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 20), .success, "an append waited for a VACUUM's lock")
+            try vacuum.execute(script: "COMMIT")
+            XCTAssertEqual(try store.head().position, 1)
+
+            let writer = try PostgresConnection(url)
+            try writer.execute(script: "BEGIN")
+            try writer.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("deploylog.events writers")])
+            let second = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                _ = try? store.append([next])
+                second.signal()
+            }
+            XCTAssertEqual(second.wait(timeout: .now() + 1), .timedOut, "an append did not wait for the writers' lock")
+            try writer.execute(script: "COMMIT")
+            XCTAssertEqual(second.wait(timeout: .now() + 20), .success)
+            XCTAssertEqual(try store.readAll().map(\.position), [1, 2])
+        }
+    }
+
     /// Appends past the COPY threshold round-trip, read back in small pages with filters, and
     /// carry exactly the file store's hashes for the same events.
     func testLargeAppendsByCopyReadInPagesWithTheFileStoresHashes() throws {
