@@ -140,6 +140,42 @@ final class PostgresStoreCommandTests: CLITestCase {
         assertFailure(try deploylog(["copy", "--from", storePath, "--to", storePath]), 64, "same store")
     }
 
+    /// A copy killed (SIGKILL) part-way leaves the target an exact prefix; the same command
+    /// then resumes from the target's head and the two logs end identical.
+    func testAKilledCopyResumesWhereItStopped() throws {
+        let events = SampleHistory.generate(pipelines: 40, seed: 4)
+        try makeStore(with: Data(SampleHistory.ndjson(events).utf8))
+        let copy = Process()
+        copy.executableURL = try binaryURL()
+        copy.arguments = ["copy", "--from", storePath, "--to", pgStore, "--batch", "1"]
+        copy.environment = Self.environment([:])
+        copy.standardOutput = FileHandle.nullDevice
+        copy.standardError = FileHandle.nullDevice
+        try copy.run()
+        var copied: Int64 = 0
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while copy.isRunning, copied < 20, Date() < deadline {
+            let r = try deploylog(["--store", pgStore, "checkpoint"])
+            if r.status == 0, let o = try? JSONParser.parse(Array(r.stdout)).objectValue {
+                copied = o["position"]?.numberValue?.int64Value ?? 0
+            }
+        }
+        kill(copy.processIdentifier, SIGKILL)
+        copy.waitUntilExit()
+        XCTAssertEqual(copy.terminationReason, .uncaughtSignal, "the copy finished before it could be interrupted")
+        let partial = try ok(["--store", pgStore, "log", "--format", "ndjson"]).out
+        let source = try storeOK("log", "--format", "ndjson").out
+        XCTAssertGreaterThanOrEqual(partial.split(separator: "\n").count, 20)
+        XCTAssertLessThan(partial.split(separator: "\n").count, events.count)
+        XCTAssertTrue(source.hasPrefix(partial), "the interrupted target is a prefix of the source")
+
+        let resumed = try ok(["copy", "--from", storePath, "--to", pgStore])
+        XCTAssertTrue(
+            resumed.out.hasPrefix("copied \(events.count - partial.split(separator: "\n").count) events"), resumed.out)
+        XCTAssertEqual(try ok(["--store", pgStore, "log", "--format", "ndjson"]).out, source)
+        XCTAssertTrue(try ok(["--store", pgStore, "verify"]).out.hasPrefix("ok: \(events.count) events"))
+    }
+
     func testUpdateDeleteAndTruncateOfThePostgresLogFail() throws {
         try ok(["--store", pgStore, "init"])
         try ok(["--store", pgStore, "append"], stdin: history)
