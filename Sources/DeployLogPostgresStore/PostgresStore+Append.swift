@@ -191,7 +191,7 @@ extension PostgresStore {
                 }
             } else {
                 try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
-                    for e in events { try w.writeRow(try encoder.encode(e)) }
+                    for e in events { try w.writeEncodedRow { row in try encoder.encode(e, copyRowInto: &row) } }
                 }
                 try c.query(PostgresStoreSQL.commit, [])
             }
@@ -207,6 +207,7 @@ struct RowEncoder {
     private let checkingHashes: Bool
     private let dictionaryId: Int32
     private var writer = CanonicalJSONWriter(reservingCapacity: 2048)
+    private var metadataWriter = CanonicalJSONWriter(reservingCapacity: 256)
     private var scratch = [UInt8]()
 
     init(after headHash: Digest, compressor: LZ4Compressor, checkingHashes: Bool) {
@@ -216,8 +217,9 @@ struct RowEncoder {
         dictionaryId = Int32(compressor.dictionary?.id ?? 0)
     }
 
-    /// The next event's row, in `PostgresStoreSQL.columns` order.
-    mutating func encode(_ e: RecordedEvent) throws -> [PostgresValue] {
+    /// Writes the canonical bytes of `e` to `writer` and moves the chain on; checks the
+    /// hash an imported event carries.
+    private mutating func advanceChain(_ e: RecordedEvent) throws -> [UInt8] {
         writer.bytes.removeAll(keepingCapacity: true)
         if e.hash == nil {
             e.writeCanonical(into: &writer)
@@ -226,18 +228,24 @@ struct RowEncoder {
             plain.hash = nil
             plain.writeCanonical(into: &writer)
         }
-        var payload = [UInt8]()
-        let packedLength = writer.bytes.withUnsafeBytes { canonical in
-            chain = ChainHash.next(previous: chain, canonical: canonical)
-            payload.reserveCapacity(LZ4Compressor.bound(canonical.count))
-            return StoredEventCodec.encodePayload(
-                canonical, compressor: compressor, scratch: &scratch, appendingTo: &payload)
-        }
+        chain = writer.bytes.withUnsafeBytes { ChainHash.next(previous: chain, canonical: $0) }
         let hash = chain.bytes
         if checkingHashes, let given = e.hash, given != hash {
             throw StoreError(
                 .corruption, "cannot import position \(e.position): its hash does not follow the chain",
                 position: e.position)
+        }
+        return hash
+    }
+
+    /// The next event's row, in `PostgresStoreSQL.columns` order.
+    mutating func encode(_ e: RecordedEvent) throws -> [PostgresValue] {
+        let hash = try advanceChain(e)
+        var payload = [UInt8]()
+        let packedLength = writer.bytes.withUnsafeBytes { canonical in
+            payload.reserveCapacity(LZ4Compressor.bound(canonical.count))
+            return StoredEventCodec.encodePayload(
+                canonical, compressor: compressor, scratch: &scratch, appendingTo: &payload)
         }
         return [
             .int8(e.position), .text(e.stream), .int8(e.streamVersion), .uuid(e.eventId.uuid), .text(e.type),
@@ -247,10 +255,74 @@ struct RowEncoder {
         ]
     }
 
+    /// The next event's row in binary COPY form (the same fields as `encode`), appended to
+    /// `row`: no array per row or per field, the payload compressed straight into place.
+    mutating func encode(_ e: RecordedEvent, copyRowInto row: inout [UInt8]) throws {
+        let hash = try advanceChain(e)
+        row.be(Int16(PostgresStoreSQL.columns.count))
+        row.field(e.position)
+        row.field(e.stream)
+        row.field(e.streamVersion)
+        row.be(Int32(16))
+        row.be(e.eventId.high)
+        row.be(e.eventId.low)
+        row.field(e.type)
+        row.field(Int32(clamping: e.schemaVersion))
+        row.field(timestamp: e.occurredAt)
+        row.field(timestamp: e.recordedAt)
+        metadataWriter.bytes.removeAll(keepingCapacity: true)
+        metadataWriter.write(e.metadata)
+        row.field(bytes: metadataWriter.bytes)
+        // The payload: its length is known once compressed.
+        let lengthAt = row.count
+        row.be(Int32(0))
+        let packedLength = writer.bytes.withUnsafeBytes { canonical in
+            StoredEventCodec.encodePayload(canonical, compressor: compressor, scratch: &scratch, appendingTo: &row)
+        }
+        let payloadLength = Int32(row.count - lengthAt - 4)
+        withUnsafeBytes(of: payloadLength.bigEndian) { b in for k in 0..<4 { row[lengthAt + k] = b[k] } }
+        row.field(Int32(packedLength))
+        row.field(dictionaryId)
+        row.field(bytes: hash)
+    }
+
     /// The rows as one array per column, for the multi-row INSERT.
     static func columnArrays(_ rows: [[PostgresValue]]) -> [PostgresValue] {
         zip(PostgresStoreSQL.columnTypes.indices, PostgresStoreSQL.columnTypes).map { column, type in
             .array(rows.map { $0[column] }, of: type)
         }
+    }
+}
+
+extension [UInt8] {
+    /// Appends `v` big-endian.
+    fileprivate mutating func be<T: FixedWidthInteger>(_ v: T) {
+        Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) }
+    }
+
+    /// A binary COPY field: its length, then its bytes.
+    fileprivate mutating func field(_ v: Int64) {
+        be(Int32(8))
+        be(v)
+    }
+
+    fileprivate mutating func field(_ v: Int32) {
+        be(Int32(4))
+        be(v)
+    }
+
+    fileprivate mutating func field(_ s: String) {
+        var s = s
+        s.withUTF8 { field(bytes: $0) }
+    }
+
+    fileprivate mutating func field<C: Collection>(bytes: C) where C.Element == UInt8 {
+        be(Int32(bytes.count))
+        append(contentsOf: bytes)
+    }
+
+    /// A timestamptz: microseconds since 2000-01-01 00:00:00 UTC.
+    fileprivate mutating func field(timestamp t: Timestamp) {
+        field(t.microseconds - 946_684_800_000_000)
     }
 }
