@@ -191,5 +191,15 @@ final class PostgresStoreCommandTests: CLITestCase {
         }
         XCTAssertEqual(try ok(["--store", pgStore, "log", "--format", "ndjson"]).out, before)
         XCTAssertTrue(try ok(["--store", pgStore, "verify"]).out.hasPrefix("ok: "))
+
+        // Behind the triggers' back (a superuser disabling them), a rewritten hash is found.
+        let tamper = try server.psql(
+            "ALTER TABLE deploylog.events DISABLE TRIGGER events_append_only; "
+                + "UPDATE deploylog.events SET hash = sha256(hash) WHERE position = 9; "
+                + "ALTER TABLE deploylog.events ENABLE TRIGGER events_append_only",
+            database: databaseURL)
+        XCTAssertEqual(tamper.status, 0, tamper.output)
+        assertFailure(
+            try deploylog(["--store", pgStore, "verify"]), 68, "verification failed at position 9", "hash chain broken")
     }
 }
