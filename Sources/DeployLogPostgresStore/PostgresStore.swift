@@ -107,6 +107,8 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
         switch error {
         case let e as StoreError:
             return e
+        case let e as PostgresError where e.kind == .connection && e.message.hasPrefix("invalid connection string"):
+            return StoreError(.invalidRequest, e.message)
         case let e as PostgresError
         where e.kind == .connection || e.sqlState?.hasPrefix("08") == true
             || e.sqlState == PostgresError.SQLState.adminShutdown || e.sqlState == "57P02" || e.sqlState == "57P03":

@@ -42,6 +42,14 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    func testAMalformedURLIsAnInvalidRequest() throws {
+        XCTAssertThrowsError(try PostgresStore.open(url: "postgresql://deployer:hunter2@127.0.0.1/db?frobnicate=1")) {
+            e in
+            XCTAssertEqual((e as? StoreError)?.code, .invalidRequest)
+            XCTAssertFalse("\(e)".contains("hunter2"), "\(e)")
+        }
+    }
+
     /// The table is append-only whoever asks: UPDATE, DELETE and TRUNCATE fail (SQLSTATE 42501),
     /// and the rows are unchanged.
     func testUpdateDeleteAndTruncateAreRejected() throws {
