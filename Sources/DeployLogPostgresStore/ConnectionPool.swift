@@ -39,7 +39,19 @@ final class ConnectionPool: @unchecked Sendable {
         let connection = idle.popLast()
         lock.unlock()
         if let connection { return connection }
-        return try PostgresConnection(url, logger: logger)
+        return try Self.connect(url, logger: logger)
+    }
+
+    /// A new connection, set up for the store: prepared statements always run their generic
+    /// plan. Every statement the store prepares is a look-up by a unique index or a range of
+    /// positions, whose generic plan is the right one; left to choose, PostgreSQL plans some
+    /// again on every execution (an array parameter makes each custom plan look cheaper),
+    /// which costs more than running them. (Filtered reads are not prepared: they are planned
+    /// for their values.)
+    static func connect(_ url: String, logger: Logger?) throws -> PostgresConnection {
+        let connection = try PostgresConnection(url, logger: logger)
+        try connection.execute(script: "SET plan_cache_mode = force_generic_plan")
+        return connection
     }
 
     private func give(_ connection: PostgresConnection) {

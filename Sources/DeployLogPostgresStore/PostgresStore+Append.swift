@@ -186,7 +186,11 @@ extension PostgresStore {
             if events.count < options.copyThreshold {
                 let rows = try events.map { try encoder.encode($0) }
                 _ = try c.pipeline { p in
-                    try p.query(PostgresStoreSQL.insertRows, RowEncoder.columnArrays(rows))
+                    if rows.count == 1 {
+                        try p.query(PostgresStoreSQL.insertRow, rows[0])
+                    } else {
+                        try p.query(PostgresStoreSQL.insertRows, RowEncoder.columnArrays(rows))
+                    }
                     try p.query(PostgresStoreSQL.commit, [])
                 }
             } else {

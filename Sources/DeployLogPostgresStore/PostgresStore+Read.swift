@@ -123,10 +123,11 @@ final class PageFetch: @unchecked Sendable {
         self.limit = limit
         let parameters = query.parameters(from: from, through: through, limit: limit)
         let statement = query.statement
+        let query = query
         DispatchQueue.global().async { [self] in
             result = Result { () throws(StoreError) -> PostgresResult in
                 try store.withConnection(doing: "reading from position \(from)") { c in
-                    try c.query(statement, parameters)
+                    try query.isPrepared ? c.query(statement, parameters) : c.query(statement.sql, parameters)
                 }
             }
             done.signal()
@@ -205,9 +206,12 @@ struct PageDecoder {
 }
 
 /// A read's SQL: the conditions of its filter, each a parameter.
-struct ReadQuery {
+struct ReadQuery: Sendable {
     let filter: EventFilter
     let statement: PostgresStatement
+    /// A read of positions only is prepared (its generic plan: the primary key's range); one
+    /// with conditions is sent unnamed, planned for its values (a stream's own index, say).
+    let isPrepared: Bool
 
     init(_ filter: EventFilter) {
         self.filter = filter
@@ -224,6 +228,7 @@ struct ReadQuery {
         if filter.until != nil { add("occurred_at < $?", .timestamptz) }
         sql += " ORDER BY position LIMIT $3"
         statement = PostgresStatement(sql, parameterTypes: types)
+        isPrepared = types.count == 3
     }
 
     func parameters(from: Int64, through: Int64, limit: Int) -> [PostgresValue] {

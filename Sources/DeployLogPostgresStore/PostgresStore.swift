@@ -91,7 +91,7 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
     private static func connect(_ url: String, address: String, logger: Logger?) throws(StoreError)
         -> PostgresConnection
     {
-        do { return try PostgresConnection(url, logger: logger) } catch {
+        do { return try ConnectionPool.connect(url, logger: logger) } catch {
             throw storeError(error, address: address, doing: "connecting")
         }
     }

@@ -116,6 +116,12 @@ enum PostgresStoreSQL {
         .int8, .text, .int8, .uuid, .text, .int4, .timestamptz, .timestamptz, .json, .bytea, .int4, .int4, .bytea,
     ]
 
+    /// One event: one row, one parameter per column.
+    static let insertRow = PostgresStatement(
+        "INSERT INTO deploylog.events (\(columns.joined(separator: ", "))) VALUES ("
+            + (1...columns.count).map { "$\($0)" }.joined(separator: ", ") + ")",
+        parameterTypes: columnTypes)
+
     /// Small appends: every row in one statement, one array parameter per column.
     static let insertRows = PostgresStatement(
         """
