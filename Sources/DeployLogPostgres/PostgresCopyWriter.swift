@@ -70,6 +70,20 @@ public final class PostgresCopyWriter {
         if buffer.count >= Self.chunkSize { try flush() }
     }
 
+    /// Appends one row that `encode` writes itself, already in the binary COPY form: a 16-bit
+    /// field count, then per field a 32-bit length (-1 for NULL) and the value's binary bytes,
+    /// all big-endian. For callers that encode many rows of known types without a
+    /// `PostgresValue` per field; nothing is checked here, the server refuses a malformed row.
+    public func writeEncodedRow(_ encode: (inout [UInt8]) throws -> Void) throws {
+        let rowStart = buffer.count
+        do { try encode(&buffer) } catch {
+            buffer.removeSubrange(rowStart...)
+            throw error
+        }
+        rowCount += 1
+        if buffer.count >= Self.chunkSize { try flush() }
+    }
+
     /// Sends what is buffered.
     func flush() throws {
         guard !buffer.isEmpty else { return }

@@ -147,6 +147,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case locked
         /// The operating system failed us (I/O, permissions, space).
         case io
+        /// The store's server cannot be reached, or the connection to it was lost: the outcome
+        /// of a write in flight is unknown (retry it with the same event ids).
+        case unavailable
     }
 
     public var code: Code

@@ -14,6 +14,14 @@ extension FileStore {
         return try result.get()
     }
 
+    /// Stores events recorded elsewhere exactly as they are (see `EventImporting`), through the
+    /// same group commit as appends.
+    public func importRecorded(_ events: [RecordedEvent]) throws(StoreError) {
+        if events.isEmpty { return }
+        let request = GroupCommitter.Request(imported: events)
+        _ = try committer.submit(request, maxEvents: options.maxBatchEvents) { batch in commit(batch) }.get()
+    }
+
     /// The events of a group, written but not yet in the index: their chain hashes and where
     /// their records are.
     private struct Staged {
@@ -129,9 +137,12 @@ extension FileStore {
         var last: (stream: String, version: Int64)? = nil
         // The new event ids of the group, each with its index in `accepted`.
         var ids = [EventID: Int]()
-        ids.reserveCapacity(batch.reduce(0) { $0 + $1.events.count })
+        ids.reserveCapacity(batch.reduce(0) { $0 + $1.count })
         var accepted = [RecordedEvent]()
         let index = state.index
+        // The chain hash after `accepted` while all of it was imported (an import must continue
+        // a known chain); nil once an appended event, whose hash comes later, is accepted.
+        var importChain: Digest? = index.headHash
         // 1. Decide, in order: idempotent repeats, expected versions, positions. Cheap.
         for request in batch {
             // What a request that fails takes back: its events (and their ids), `last`, and the
@@ -143,6 +154,55 @@ extension FileStore {
             var streamVersions = [Int64]()
             var appended = 0
             var failure: StoreError?
+            if let imported = request.imported {
+                var chain = importChain
+                for e in imported {
+                    let position = index.head + Int64(accepted.count) + 1
+                    guard let previous = chain, e.position == position else {
+                        failure = StoreError(
+                            .conflict, "cannot import position \(e.position): the store's next position is \(position)",
+                            position: e.position)
+                        break
+                    }
+                    if ids[e.eventId] != nil || index.position(of: e.eventId) != nil {
+                        failure = StoreError(
+                            .conflict, "cannot import position \(e.position): event id \(e.eventId) is already stored",
+                            stream: e.stream, position: e.position)
+                        break
+                    }
+                    let current: Int64?
+                    if let l = last, l.stream == e.stream {
+                        current = l.version
+                    } else {
+                        if let l = last { versionsChanged.append((l.stream, versions.updateValue(l.version, forKey: l.stream))) }
+                        current = versions[e.stream] ?? index.lastVersion(of: e.stream)
+                    }
+                    guard e.streamVersion == (current ?? -1) + 1 else {
+                        failure = StoreError(
+                            .conflict,
+                            "cannot import position \(e.position): stream version \(e.streamVersion) does not follow \(current ?? -1) (Stream: \(e.stream))",
+                            stream: e.stream, position: e.position)
+                        break
+                    }
+                    var plain = e
+                    plain.hash = nil
+                    let next = ChainHash.next(previous: previous, canonical: plain.canonicalBytes())
+                    guard e.hash == nil || e.hash! == next.bytes else {
+                        failure = StoreError(
+                            .corruption, "cannot import position \(e.position): its hash does not follow the chain",
+                            position: e.position)
+                        break
+                    }
+                    chain = next
+                    ids[e.eventId] = accepted.count
+                    accepted.append(plain)
+                    last = (e.stream, e.streamVersion)
+                    positions.append(e.position)
+                    streamVersions.append(e.streamVersion)
+                    appended += 1
+                }
+                if failure == nil { importChain = chain }
+            }
             for p in request.events {
                 // A new id (the common case) is claimed with one lookup; a repeat is put back.
                 if let earlier = ids.updateValue(accepted.count, forKey: p.eventId) {
@@ -176,6 +236,7 @@ extension FileStore {
                 }
                 let version = (current ?? -1) + 1
                 let position = index.head + Int64(accepted.count) + 1
+                importChain = nil
                 let now = options.clock()
                 accepted.append(RecordedEvent(
                     position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,

@@ -14,6 +14,13 @@ public struct VerificationReport: Sendable, Equatable {
     /// The first problem, or nil when the log is sound.
     public var problem: VerificationProblem?
     public var ok: Bool { problem == nil }
+
+    public init(events: Int64, segments: Int, head: Checkpoint, problem: VerificationProblem? = nil) {
+        self.events = events
+        self.segments = segments
+        self.head = head
+        self.problem = problem
+    }
 }
 
 public struct VerificationProblem: Sendable, Equatable, CustomStringConvertible {
@@ -22,7 +29,16 @@ public struct VerificationProblem: Sendable, Equatable, CustomStringConvertible 
     public var file: String
     public var offset: Int64
     public var message: String
-    public var description: String { "position \(position): \(message) (\(file) offset \(offset))" }
+    public var description: String {
+        file.isEmpty ? "position \(position): \(message)" : "position \(position): \(message) (\(file) offset \(offset))"
+    }
+
+    public init(position: Int64, file: String, offset: Int64, message: String) {
+        self.position = position
+        self.file = file
+        self.offset = offset
+        self.message = message
+    }
 }
 
 extension FileStore {

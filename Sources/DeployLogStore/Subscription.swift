@@ -12,7 +12,7 @@ public final class Subscription: @unchecked Sendable {
     private var failure: (any Error)?
     private var delivered: Int64
 
-    init(from position: Int64) { delivered = position - 1 }
+    package init(from position: Int64) { delivered = position - 1 }
 
     /// Asks the subscription to stop; returns at once.
     public func cancel() {
@@ -39,13 +39,13 @@ public final class Subscription: @unchecked Sendable {
         return delivered
     }
 
-    var isCancelled: Bool {
+    package var isCancelled: Bool {
         cond.lock()
         defer { cond.unlock() }
         return cancelled
     }
 
-    func finish(_ error: (any Error)?) {
+    package func finish(_ error: (any Error)?) {
         cond.lock()
         finished = true
         failure = error
@@ -53,7 +53,7 @@ public final class Subscription: @unchecked Sendable {
         cond.unlock()
     }
 
-    func advance(to p: Int64) {
+    package func advance(to p: Int64) {
         cond.lock()
         delivered = max(delivered, p)
         cond.unlock()

@@ -29,6 +29,7 @@ struct Benchmarks {
             ],
             run: { b in try b.fsyncGroup() }),
         Group(names: ["ndjson_ingest_cli"], run: { b in try b.cliGroup() }),
+        Group(names: Benchmarks.postgresNames, run: { b in try b.postgresGroup() }),
         Group(names: Benchmarks.projectionNames, run: { b in try b.projectionGroup() }),
         Group(names: Benchmarks.migrationNames, run: { b in try b.migrationGroup() }),
         // Where the time of one event goes, step by step (medians, one thread).

@@ -67,7 +67,7 @@ struct AppendCommand: ParsableCommand {
     }
 
     /// Appends `input` in batches, in order; a conflict stops at its batch (earlier batches stay).
-    static func append(_ input: AppendInput, to store: FileStore) throws(CLIError) -> Summary {
+    static func append(_ input: AppendInput, to store: any EventStore) throws(CLIError) -> Summary {
         var summary = Summary()
         let total = input.events.count
         let progress = ProgressLine(enabled: total >= progressThreshold)

@@ -24,7 +24,7 @@ struct CLIError: Error, CustomStringConvertible {
             case .corruption: .verificationFailed
             case .invalidRequest: .usage
             case .notFound: .notFound
-            case .locked: .locked
+            case .locked, .unavailable: .locked
             case .io: .internalError
             }
         self.init(code, error.message)

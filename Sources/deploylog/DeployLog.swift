@@ -11,7 +11,8 @@ struct DeployLog: ParsableCommand {
         discussion: """
             Every action of a deployment is an immutable event in an append-only log: \
             LZ4-compressed, SHA-256 hash-chained, with gapless global positions. The store is a \
-            directory (--store PATH, $DEPLOYLOG_STORE, or ./.deploylog).
+            directory or a PostgreSQL database (--store PATH|postgres://…, $DEPLOYLOG_STORE, or \
+            ./.deploylog); `copy` moves a log between them unchanged.
 
             Typical use:
               deploylog --store DIR init
@@ -32,7 +33,7 @@ struct DeployLog: ParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, LogCommand.self, ShowCommand.self, VerifyCommand.self,
             CheckpointCommand.self, StateCommand.self, DiffCommand.self, MetricsCommand.self, HealthCommand.self,
-            ProjectCommand.self, EnvCommand.self, MigrateCommand.self, RollbackCommand.self,
+            ProjectCommand.self, CopyCommand.self, EnvCommand.self, MigrateCommand.self, RollbackCommand.self,
             PipelineCommand.self, BlueGreenCommand.self, DemoCommand.self,
         ])
 

@@ -50,9 +50,10 @@ struct EngineOptions: ParsableArguments {
 }
 
 extension StoreOptions {
-    /// Opens the store, creating it first when the path holds none (commands that record).
-    func openOrCreate() throws(CLIError) -> FileStore {
-        do { return try FileStore.create(at: path) } catch { throw CLIError(error) }
+    /// Opens the store (a directory or a PostgreSQL database), creating it first when there
+    /// is none (commands that record).
+    func openOrCreate() throws(CLIError) -> any EventImporting {
+        try Self.create(address)
     }
 }
 

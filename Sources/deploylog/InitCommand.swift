@@ -1,4 +1,5 @@
 import ArgumentParser
+import DeployLogPostgresStore
 import DeployLogStore
 
 /// `deploylog init`: creates the store (idempotent).
@@ -11,15 +12,25 @@ struct InitCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws(CLIError) {
-        let path = storeOptions.path
-        let existed = storeOptions.storeExists
+        let address = storeOptions.address
+        var existed = storeOptions.storeExists
+        if storeOptions.isPostgres {
+            do {
+                _ = try PostgresStore.open(url: address)
+                existed = true
+            } catch  where error.code == .notFound {
+                existed = false
+            } catch {
+                throw CLIError(error)
+            }
+        }
         let head: Checkpoint
         do {
-            head = try FileStore.create(at: path).head()
+            head = try StoreOptions.create(address).head()
         } catch {
-            throw CLIError(error)
+            throw CLIError(wrapping: error)
         }
         let what = existed ? "store already exists at" : "created store at"
-        StandardOutput.shared.write("\(what) \(path): head \(head.position) \(head.hash)\n")
+        StandardOutput.shared.write("\(what) \(storeOptions.displayAddress): head \(head.position) \(head.hash)\n")
     }
 }

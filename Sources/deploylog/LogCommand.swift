@@ -43,7 +43,7 @@ struct LogCommand: ParsableCommand {
     }
 
     /// Prints the matching events that exist now.
-    static func print(_ store: FileStore, _ options: FilterOptions, format: OutputFormat, positionDigits: Int)
+    static func print(_ store: any EventStore, _ options: FilterOptions, format: OutputFormat, positionDigits: Int)
         throws(CLIError)
     {
         var printer = EventPrinter(format: format, streaming: false, positionDigits: positionDigits)
@@ -80,7 +80,7 @@ struct LogCommand: ParsableCommand {
 
     /// Prints the matching events, then new ones as they are committed, until interrupted (or
     /// `--limit` events have been printed).
-    static func follow(_ store: FileStore, _ options: FilterOptions, format: OutputFormat, positionDigits: Int)
+    static func follow(_ store: any EventStore, _ options: FilterOptions, format: OutputFormat, positionDigits: Int)
         throws(CLIError)
     {
         final class State: @unchecked Sendable {

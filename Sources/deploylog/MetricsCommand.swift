@@ -4,7 +4,7 @@ import DeployLogProjections
 import DeployLogStore
 
 /// Folds the metrics projector over the pipeline and rollback streams (the only ones it reads).
-func foldMetrics(_ store: FileStore) throws(CLIError) -> MetricsProjector {
+func foldMetrics(_ store: any EventStore) throws(CLIError) -> MetricsProjector {
     var m = MetricsProjector()
     let progress = ProgressLine(enabled: true)
     defer { progress.finish() }

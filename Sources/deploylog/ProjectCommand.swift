@@ -52,7 +52,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// The sink over `store`, connected to the database.
-    func sink(_ store: FileStore) throws(CLIError) -> ProjectionSink {
+    func sink(_ store: any EventStore) throws(CLIError) -> ProjectionSink {
         do {
             let connection = try PostgresConnection(address ?? "")
             return try ProjectionSink(connection: connection, store: store, schema: schema)

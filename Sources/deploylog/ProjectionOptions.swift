@@ -9,11 +9,12 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension StoreOptions {
-    /// Where the point-in-time snapshots of this store are kept: beside its segments.
-    var snapshotDirectory: SnapshotDirectory { SnapshotDirectory(path: path + "/snapshots") }
+    /// Where the point-in-time snapshots of this store are kept: beside a file store's
+    /// segments. A PostgreSQL store has none (states are folded from the start).
+    var snapshotDirectory: SnapshotDirectory? { isPostgres ? nil : SnapshotDirectory(path: path + "/snapshots") }
 
     /// The point-in-time engine over the store.
-    func pointInTime(_ store: FileStore) -> PointInTime {
+    func pointInTime(_ store: any EventStore) -> PointInTime {
         PointInTime(store: store, snapshots: snapshotDirectory)
     }
 }

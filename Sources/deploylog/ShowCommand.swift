@@ -35,7 +35,7 @@ struct ShowCommand: ParsableCommand {
             guard position <= head.position else {
                 throw CLIError.notFound("no event at position \(position) (the head is \(head.position))")
             }
-            event = try store.event(at: position)
+            event = try store.event(atPosition: position)
         } catch {
             throw CLIError(wrapping: error)
         }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import DeployLogEvents
+import DeployLogPostgres
+import DeployLogPostgresStore
 import DeployLogStore
 import Foundation
 
@@ -9,8 +12,8 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The store: a directory (default: $DEPLOYLOG_STORE, else ./.deploylog).",
-            valueName: "path"))
+            "The store: a directory, or a postgres:// (postgresql://) URL (default: $DEPLOYLOG_STORE, else ./.deploylog).",
+            valueName: "path|url"))
     var store: String?
 
     /// The store address: `--store`, else `$DEPLOYLOG_STORE`, else `./.deploylog`.
@@ -21,28 +24,70 @@ struct StoreOptions: ParsableArguments {
     }
 
     func validate() throws {
-        let lower = address.lowercased()
-        if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
+        try Self.check(address, option: "--store")
+    }
+
+    /// Refuses addresses that are neither a directory path nor a PostgreSQL URL.
+    static func check(_ address: String, option: String) throws {
+        if address.contains("://") && !PostgresStoreAddress.isPostgres(address) {
             // Never echo the address: it may hold a password.
-            throw ValidationError(
-                "PostgreSQL stores (postgres://…) are not supported yet: give --store (or \(Self.environmentVariable)) a directory path"
-            )
+            throw ValidationError("\(option) must be a directory path or a postgres:// (postgresql://) URL")
         }
-        if address.contains("://") {
-            throw ValidationError("--store must be a directory path (or, later, a postgres:// address)")
-        }
+    }
+
+    /// Whether the store is a PostgreSQL database.
+    var isPostgres: Bool { PostgresStoreAddress.isPostgres(address) }
+
+    /// The address as it may be shown: a URL's password replaced by `***`.
+    var displayAddress: String { Self.display(address) }
+
+    static func display(_ address: String) -> String {
+        PostgresStoreAddress.isPostgres(address) ? PostgresURL.redacted(address) : address
     }
 
     /// The directory of the file store.
     var path: String { address }
 
-    /// True when the path holds a store (its marker file exists).
+    /// True when the path holds a file store (its marker file exists).
     var storeExists: Bool {
         FileManager.default.fileExists(atPath: path + "/" + FileStore.markerName)
     }
 
-    /// Opens the existing store.
-    func open() throws(CLIError) -> FileStore {
-        do { return try FileStore.open(at: path) } catch { throw CLIError(error) }
+    /// Opens the existing store, of either backend.
+    func open() throws(CLIError) -> any EventImporting {
+        try Self.open(address)
+    }
+
+    static func open(_ address: String) throws(CLIError) -> any EventImporting {
+        do {
+            if PostgresStoreAddress.isPostgres(address) { return try PostgresStore.open(url: address) }
+            return try FileStore.open(at: address)
+        } catch {
+            throw CLIError(error)
+        }
+    }
+
+    /// Creates the store if it is missing (idempotent) and opens it.
+    static func create(_ address: String) throws(CLIError) -> any EventImporting {
+        do {
+            if PostgresStoreAddress.isPostgres(address) { return try PostgresStore.create(url: address) }
+            return try FileStore.create(at: address)
+        } catch {
+            throw CLIError(error)
+        }
+    }
+}
+
+extension EventStore {
+    /// The event at `position`, or `notFound` naming the head.
+    func event(atPosition position: Int64) throws -> RecordedEvent {
+        var found: RecordedEvent?
+        try read(from: position, filter: EventFilter(throughPosition: position), limit: 1) {
+            found = $0; return false
+        }
+        guard let found, found.position == position else {
+            throw CLIError.notFound("no event at position \(position) (the head is \(try head().position))")
+        }
+        return found
     }
 }

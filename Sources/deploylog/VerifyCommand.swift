@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeployLogEvents
+import DeployLogPostgresStore
 import DeployLogStore
 
 /// `deploylog verify`: checks every byte of the store, and optionally that it extends a checkpoint.
@@ -11,7 +12,9 @@ struct VerifyCommand: ParsableCommand {
             Opening the store first cuts back a torn tail left by a writer that was killed \
             (nothing acknowledged is lost). On success prints one "ok:" line; on failure names \
             the first bad position and exits 68. With --checkpoint FILE (as printed by \
-            `deploylog checkpoint`), also proves that the log still extends that checkpoint.
+            `deploylog checkpoint`), also proves that the log still extends that checkpoint. \
+            On a PostgreSQL store every row is checked: gapless positions, decompression, the \
+            canonical bytes (and the row's columns against them) and the hash chain.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -21,17 +24,10 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws(CLIError) {
         let expected = try checkpoint.map { (path) throws(CLIError) in try CheckpointFile.read(path) }
-        let path = storeOptions.path
-        // Opening repairs a torn tail; a store too damaged to open is still verified, to name
-        // the first bad position.
-        do { _ = try FileStore.open(at: path) } catch  where error.code == .corruption {} catch {
-            throw CLIError(error)
-        }
-
         let progress = ProgressLine(enabled: true, delay: 0)
         let report: VerificationReport
         do {
-            report = try FileStore.verify(at: path, checkpoint: expected) { n in
+            report = try Self.verify(storeOptions, checkpoint: expected) { n in
                 progress.update("verifying: \(n) events")
             }
         } catch {
@@ -42,9 +38,24 @@ struct VerifyCommand: ParsableCommand {
         if let problem = report.problem {
             throw CLIError(.verificationFailed, "verification failed at \(problem)")
         }
-        var line =
-            "ok: \(report.events) events, \(report.segments) segment\(report.segments == 1 ? "" : "s"), head \(report.head.position) \(report.head.hash)"
+        var line = "ok: \(report.events) events"
+        if !storeOptions.isPostgres { line += ", \(report.segments) segment\(report.segments == 1 ? "" : "s")" }
+        line += ", head \(report.head.position) \(report.head.hash)"
         if let expected { line += "; extends checkpoint \(expected.position) \(expected.hash)" }
         StandardOutput.shared.write(line + "\n")
+    }
+
+    /// Verifies the store of either backend.
+    static func verify(
+        _ storeOptions: StoreOptions, checkpoint: Checkpoint?, progress: @escaping (Int64) -> Void
+    ) throws(StoreError) -> VerificationReport {
+        if storeOptions.isPostgres {
+            return try PostgresStore.open(url: storeOptions.address).verify(checkpoint: checkpoint, progress: progress)
+        }
+        let path = storeOptions.path
+        // Opening repairs a torn tail; a store too damaged to open is still verified, to name
+        // the first bad position.
+        do { _ = try FileStore.open(at: path) } catch  where error.code == .corruption {}
+        return try FileStore.verify(at: path, checkpoint: checkpoint, progress: progress)
     }
 }

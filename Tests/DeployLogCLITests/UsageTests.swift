@@ -15,14 +15,18 @@ final class UsageTests: CLITestCase {
         XCTAssertTrue(sub.out.contains("stdin"))
     }
 
-    func testAPostgresAddressIsNotSupportedYetAndItsPasswordIsNotEchoed() throws {
-        for address in ["postgres://deployer:hunter2@db/deploylog", "postgresql://deployer:hunter2@db/deploylog"] {
+    func testAnUnreachablePostgresStoreIsUnavailableAndItsPasswordIsNotEchoed() throws {
+        for address in [
+            "postgres://deployer:hunter2@127.0.0.1:1/deploylog", "postgresql://deployer:hunter2@127.0.0.1:1/deploylog",
+        ] {
             let r = try deploylog(["--store", address, "log"])
-            assertFailure(r, 64, "not supported yet")
+            assertFailure(r, 69, "unavailable", "deployer:***@127.0.0.1:1/deploylog")
             XCTAssertFalse(r.stderr.contains("hunter2"))
             let env = try deploylog(["init"], environment: ["DEPLOYLOG_STORE": address])
-            assertFailure(env, 64, "not supported yet")
+            assertFailure(env, 69, "unavailable")
+            XCTAssertFalse(env.stderr.contains("hunter2"))
         }
+        assertFailure(try deploylog(["--store", "http://deployer:hunter2@db/x", "log"]), 64, "postgres://")
     }
 
     func testAMissingStoreIsNotFound() throws {

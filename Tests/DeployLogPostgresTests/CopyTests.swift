@@ -29,6 +29,55 @@ final class CopyTests: PostgresTestCase {
         return row
     }
 
+    /// Rows the caller encodes itself go in as written; a row that throws while being
+    /// encoded leaves nothing behind, and a malformed one is refused by the server.
+    func testRowsEncodedByTheCallerReadBackEqual() throws {
+        let connection = try connect()
+        try connection.execute(script: "CREATE TABLE encoded (position int8 PRIMARY KEY, stream text, payload bytea)")
+        struct Refused: Error {}
+        func be<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) {
+            withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) }
+        }
+        let stored = try connection.copyIn("COPY encoded (position, stream, payload) FROM STDIN (FORMAT binary)") { w in
+            for i in 0..<1000 {
+                try w.writeEncodedRow { row in
+                    be(Int16(3), &row)
+                    be(Int32(8), &row)
+                    be(Int64(i), &row)
+                    let stream = Array("stream-\(i % 7) ✓".utf8)
+                    be(Int32(stream.count), &row)
+                    row.append(contentsOf: stream)
+                    if i % 10 == 0 {
+                        be(Int32(-1), &row)
+                    } else {
+                        be(Int32(i % 50), &row)
+                        row.append(contentsOf: (0..<(i % 50)).map { UInt8(truncatingIfNeeded: $0 + i) })
+                    }
+                }
+                XCTAssertThrowsError(
+                    try w.writeEncodedRow { row in
+                        be(Int16(3), &row)
+                        throw Refused()
+                    })
+            }
+            XCTAssertEqual(w.rowCount, 1000)
+        }
+        XCTAssertEqual(stored, 1000)
+        let back = try connection.query("SELECT position, stream, payload FROM encoded ORDER BY position")
+        XCTAssertEqual(back.count, 1000)
+        for (i, row) in back.enumerated() {
+            XCTAssertEqual(try row.int64(0), Int64(i))
+            XCTAssertEqual(try row.string(1), "stream-\(i % 7) ✓")
+            XCTAssertEqual(
+                try row.get(2, as: [UInt8]?.self),
+                i % 10 == 0 ? nil : (0..<(i % 50)).map { UInt8(truncatingIfNeeded: $0 + i) })
+        }
+        XCTAssertThrowsError(
+            try connection.copyIn("COPY encoded (position, stream, payload) FROM STDIN (FORMAT binary)") { w in
+                try w.writeEncodedRow { row in be(Int16(2), &row) }
+            })
+    }
+
     func testBinaryCopyOfTenThousandRowsReadsBackEqual() throws {
         let connection = try connect()
         try makeTable(connection)

@@ -30,6 +30,7 @@ final class FileStoreConformanceTests: XCTestCase {
     func testGaplessUnderConcurrentThreads() throws { try suite.checkGaplessUnderConcurrentThreads() }
     func testReadsAndFilters() throws { try suite.checkReadsAndFilters() }
     func testCatchUpSubscription() throws { try suite.checkCatchUpSubscription() }
+    func testImport() throws { try suite.checkImport() }
 }
 
 /// The subscription as an async sequence, for in-process consumers.

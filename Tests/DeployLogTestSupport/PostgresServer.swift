@@ -70,6 +70,14 @@ public final class PostgresServer: Sendable {
         }
     }
 
+    /// Runs `sql` through `psql` on the database at `databaseURL`; returns its exit status and
+    /// output (for tests that expect the statement to fail).
+    public func psql(_ sql: String, database databaseURL: String) throws -> (status: Int32, output: String) {
+        let psql = binDirectory.isEmpty ? "psql" : binDirectory + "/psql"
+        let result = try Subprocess.run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", databaseURL, "-c", sql])
+        return (result.status, result.output)
+    }
+
     /// The one role that must log in with a password on a throwaway cluster (every other role
     /// is trusted): tests of password failures create it with a password and use it.
     public static let passwordRole = LocalPostgresCluster.passwordRole

@@ -227,6 +227,61 @@ public struct StoreConformance {
     }
 }
 
+extension StoreConformance {
+    /// What `copy` relies on: events imported from another store keep their positions, stream
+    /// versions, times and hashes; an import that does not continue the store (a position, an
+    /// id already stored, a stream version, a hash that does not follow) is refused whole.
+    public func checkImport() throws {
+        let source = try makeStore()
+        let t0 = Timestamp(iso8601: "2026-11-20T10:00:00Z")!
+        try source.append((0..<40).map { i in
+            StoreConformance.event(
+                ["pipeline-1", "pipeline-2", "environment-staging"][i % 3], "StageCompleted", ["i": .number(JSONNumber(i))],
+                occurredAt: Timestamp(microsecondsSinceEpoch: t0.microseconds + Int64(i) * 1_000_000))
+        })
+        let events = try source.readAll()
+        guard let target = try makeStore() as? any EventImporting else {
+            return XCTFail("the store does not import recorded events")
+        }
+        // A gap, a hash that does not follow, a stream version that does not: refused, nothing written.
+        XCTAssertThrowsError(try target.importRecorded(Array(events[1..<5]))) { e in
+            XCTAssertEqual((e as? StoreError)?.code, .conflict)
+        }
+        var tampered = Array(events[0..<5])
+        tampered[3].data = ["i": 99]
+        XCTAssertThrowsError(try target.importRecorded(tampered)) { e in
+            XCTAssertEqual((e as? StoreError)?.code, .corruption)
+            XCTAssertEqual((e as? StoreError)?.position, 4)
+        }
+        var skipped = Array(events[0..<3])
+        skipped[2].streamVersion = 5
+        XCTAssertThrowsError(try target.importRecorded(skipped)) { e in
+            XCTAssertEqual((e as? StoreError)?.code, .conflict)
+        }
+        XCTAssertEqual(try target.head().position, 0)
+        // In three parts, as a resumed copy does.
+        try target.importRecorded(Array(events[0..<10]))
+        try target.importRecorded(Array(events[10..<11]))
+        XCTAssertThrowsError(try target.importRecorded(Array(events[10..<12]))) { e in
+            XCTAssertEqual((e as? StoreError)?.code, .conflict, "position 11 is there already")
+        }
+        try target.importRecorded(Array(events[11...]))
+        XCTAssertEqual(try target.readAll(), events)
+        XCTAssertEqual(try target.head(), try source.head())
+        XCTAssertEqual(try target.checkpoint(at: 17), try source.checkpoint(at: 17))
+        // An event id already stored, at the right position: refused.
+        var repeated = events[0]
+        repeated.position = 41
+        XCTAssertThrowsError(try target.importRecorded([repeated])) { e in
+            XCTAssertEqual((e as? StoreError)?.code, .conflict)
+        }
+        // Appends continue the imported chain.
+        let appended = try target.append([StoreConformance.event("pipeline-1", "StageStarted", expected: .exact(13))])
+        XCTAssertEqual(appended.positions, [41])
+        XCTAssertEqual(appended.streamVersions, [14])
+    }
+}
+
 func expectationSemaphore() -> DispatchSemaphore { DispatchSemaphore(value: 0) }
 
 final class ErrorBox: @unchecked Sendable {

@@ -124,7 +124,7 @@ extension EngineError {
         case .conflict:
             self.init(.conflict, "\(e.message): another deploy wrote to the stream first; nothing more was done")
         case .notFound: self.init(.notFound, e.message)
-        case .locked: self.init(.unavailable, e.message)
+        case .locked, .unavailable: self.init(.unavailable, e.message)
         case .invalidRequest: self.init(.badInput, e.message)
         case .corruption, .io: self.init(.internalError, e.message)
         }

@@ -18,7 +18,17 @@ final class GroupCommitter: @unchecked Sendable {
         var result: Result<AppendResult, StoreError>?
         /// Signalled when `result` is set, or when this request's thread is to lead.
         let wake = DispatchSemaphore(value: 0)
-        init(_ events: [ProposedEvent]) { self.events = events }
+        /// Events recorded elsewhere, to store as they are (`importRecorded`), instead of `events`.
+        let imported: [RecordedEvent]?
+        init(_ events: [ProposedEvent]) {
+            self.events = events
+            imported = nil
+        }
+        init(imported: [RecordedEvent]) {
+            events = []
+            self.imported = imported
+        }
+        var count: Int { imported?.count ?? events.count }
     }
 
     private let lock = NSLock()
@@ -98,9 +108,9 @@ final class GroupCommitter: @unchecked Sendable {
             // Lead: take what is queued, write it, wake those served.
             var batch = [Request]()
             var count = 0
-            while !queue.isEmpty, batch.isEmpty || count + queue[0].events.count <= maxEvents {
+            while !queue.isEmpty, batch.isEmpty || count + queue[0].count <= maxEvents {
                 let r = queue.removeFirst()
-                count += r.events.count
+                count += r.count
                 batch.append(r)
             }
             written &+= 1

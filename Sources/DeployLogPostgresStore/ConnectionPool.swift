@@ -1,0 +1,75 @@
+import DeployLogPostgres
+import Foundation
+import Logging
+
+/// The store's connections: one is taken for each operation and given back after it, so that
+/// concurrent appends and reads of one store (threads, a subscription, a read whose handler
+/// calls the store again) never share a connection. A connection that broke, or was left in a
+/// transaction, is closed instead of kept.
+final class ConnectionPool: @unchecked Sendable {
+    private let url: String
+    private let logger: Logger?
+    private let lock = NSLock()
+    private var idle: [PostgresConnection] = []
+    /// Idle connections kept at most.
+    static let keep = 8
+
+    init(url: String, logger: Logger?, first: PostgresConnection? = nil) {
+        self.url = url
+        self.logger = logger
+        if let first { idle.append(first) }
+    }
+
+    /// Runs `body` with a connection of its own.
+    func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection = try take()
+        do {
+            let result = try body(connection)
+            give(connection)
+            return result
+        } catch {
+            if connection.isInTransaction { _ = try? connection.execute(script: "ROLLBACK") }
+            give(connection)
+            throw error
+        }
+    }
+
+    private func take() throws -> PostgresConnection {
+        lock.lock()
+        let connection = idle.popLast()
+        lock.unlock()
+        if let connection { return connection }
+        return try Self.connect(url, logger: logger)
+    }
+
+    /// A new connection, set up for the store: prepared statements always run their generic
+    /// plan. Every statement the store prepares is a look-up by a unique index or a range of
+    /// positions, whose generic plan is the right one; left to choose, PostgreSQL plans some
+    /// again on every execution (an array parameter makes each custom plan look cheaper),
+    /// which costs more than running them. (Filtered reads are not prepared: they are planned
+    /// for their values.)
+    static func connect(_ url: String, logger: Logger?) throws -> PostgresConnection {
+        let connection = try PostgresConnection(url, logger: logger)
+        try connection.execute(script: "SET plan_cache_mode = force_generic_plan")
+        return connection
+    }
+
+    private func give(_ connection: PostgresConnection) {
+        guard connection.isOpen, !connection.isInTransaction else {
+            connection.close()
+            return
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if idle.count < Self.keep { idle.append(connection) } else { connection.close() }
+    }
+
+    /// Closes every idle connection (the store is going away).
+    func closeAll() {
+        lock.lock()
+        let all = idle
+        idle = []
+        lock.unlock()
+        for c in all { c.close() }
+    }
+}

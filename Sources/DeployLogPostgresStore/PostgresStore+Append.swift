@@ -1,0 +1,332 @@
+import DeployLogCompression
+public import DeployLogEvents
+import DeployLogPostgres
+public import DeployLogStore
+import Foundation
+
+// How positions stay gapless and in commit order under concurrent writers.
+//
+// A position is part of the hashed bytes and of the chain, so it must be known before the row
+// is written, and a reader that has seen position N must never later find a new event below N.
+// A sequence or an identity column gives neither: numbers are taken at insert and committed in
+// any order (a reader can see 7 before 6 commits), and a rolled-back transaction leaves a gap.
+// Marten answers with a "high-water mark" daemon that holds readers back to the highest
+// position below which nothing is missing, waiting out gaps; Message DB takes an advisory lock
+// per stream only, which orders a stream but not the global log.
+//
+// We serialise writers, as the Python `eventsourcing` library's PostgreSQL recorder does: every
+// writer takes one lock inside its transaction and holds it until COMMIT. Under it, the writer
+// reads the head (its position and hash), assigns head + 1 … and computes the chain from the
+// head hash. The next writer's lock is granted only after this commit, and its next statement
+// takes a new snapshot that includes it (READ COMMITTED), so positions are assigned and become
+// visible strictly in order: no gap, no reordering, no daemon, and the hash chain is computed
+// where it is written. The price is that writers are serialised; an append is two round trips
+// under the lock (BEGIN, the lock and the look-ups pipelined; then the rows and COMMIT), and
+// large appends are batched (binary COPY), so the lock is held briefly per event.
+//
+// The lock is a transaction-scoped advisory lock on one fixed key rather than `eventsourcing`'s
+// `LOCK TABLE … IN EXCLUSIVE MODE`: both serialise our writers and neither blocks readers, but
+// EXCLUSIVE also conflicts with the SHARE UPDATE EXCLUSIVE lock of (auto)VACUUM and ANALYZE. On a
+// busy log every append would then wait up to `deadlock_timeout` for autovacuum to be cancelled,
+// autovacuum would keep being cancelled, and the anti-wraparound vacuum, which is not
+// cancelled, would stop all appends while it runs. Only the store writes rows (init, append,
+// import all take the lock); anyone inserting behind its back is still stopped from
+// duplicating an id or a stream version by the unique indexes.
+//
+// Idempotent retries and expected versions are decided under the same lock, so they cannot
+// race either; the unique indexes on `event_id` and `(stream, stream_version)` are the last
+// line of defence against anyone writing without it.
+
+extension PostgresStore {
+    @discardableResult
+    public func append(_ events: [ProposedEvent]) throws(StoreError) -> AppendResult {
+        if events.isEmpty { return AppendResult(positions: [], streamVersions: [], appendedCount: 0) }
+        return try withConnection(doing: "appending") { c in try append(events, on: c) }
+    }
+
+    private func append(_ events: [ProposedEvent], on c: PostgresConnection) throws -> AppendResult {
+        let locked = try lockAndLookUp(ids: events.map(\.eventId), streams: events.map(\.stream), on: c)
+        var positions = [Int64]()
+        var streamVersions = [Int64]()
+        positions.reserveCapacity(events.count)
+        streamVersions.reserveCapacity(events.count)
+        var accepted = [RecordedEvent]()
+        accepted.reserveCapacity(events.count)
+        var inCall = [EventID: Int]()
+        var versions = locked.versions
+        let now = options.clock()
+        for p in events {
+            if let k = inCall[p.eventId] {
+                positions.append(accepted[k].position)
+                streamVersions.append(accepted[k].streamVersion)
+                continue
+            }
+            if let stored = locked.stored[p.eventId] {
+                positions.append(stored.position)
+                streamVersions.append(stored.streamVersion)
+                continue
+            }
+            let current = versions[p.stream]
+            switch p.expectedVersion {
+            case .any: break
+            case .noStream where current == nil: break
+            case .exact(let v) where current == v: break
+            default:
+                throw StoreError.wrongExpectedVersion(stream: p.stream, expected: p.expectedVersion, actual: current)
+            }
+            let version = (current ?? -1) + 1
+            versions[p.stream] = version
+            let position = locked.head + Int64(accepted.count) + 1
+            inCall[p.eventId] = accepted.count
+            accepted.append(
+                RecordedEvent(
+                    position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,
+                    schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
+                    metadata: p.metadata, data: p.data, extra: p.extra))
+            positions.append(position)
+            streamVersions.append(version)
+        }
+        if accepted.isEmpty {
+            try c.query(PostgresStoreSQL.commit, [])
+        } else {
+            try write(accepted, after: locked.headHash, checkingHashes: false, on: c)
+        }
+        return AppendResult(positions: positions, streamVersions: streamVersions, appendedCount: accepted.count)
+    }
+
+    /// Stores events recorded elsewhere exactly as they are (see `EventImporting`).
+    public func importRecorded(_ events: [RecordedEvent]) throws(StoreError) {
+        if events.isEmpty { return }
+        try withConnection(doing: "importing") { c in
+            let locked = try lockAndLookUp(ids: events.map(\.eventId), streams: events.map(\.stream), on: c)
+            var versions = locked.versions
+            var seen = Set<EventID>()
+            for (i, e) in events.enumerated() {
+                let position = locked.head + Int64(i) + 1
+                guard e.position == position else {
+                    throw StoreError(
+                        .conflict, "cannot import position \(e.position): the store's next position is \(position)",
+                        position: e.position)
+                }
+                guard locked.stored[e.eventId] == nil, seen.insert(e.eventId).inserted else {
+                    throw StoreError(
+                        .conflict, "cannot import position \(e.position): event id \(e.eventId) is already stored",
+                        stream: e.stream, position: e.position)
+                }
+                let current = versions[e.stream]
+                guard e.streamVersion == (current ?? -1) + 1 else {
+                    throw StoreError(
+                        .conflict,
+                        "cannot import position \(e.position): stream version \(e.streamVersion) does not follow \(current ?? -1) (Stream: \(e.stream))",
+                        stream: e.stream, position: e.position)
+                }
+                versions[e.stream] = e.streamVersion
+            }
+            try write(events, after: locked.headHash, checkingHashes: true, on: c)
+        }
+    }
+
+    /// What a writer learns under the lock.
+    struct Locked {
+        var head: Int64
+        var headHash: Digest
+        /// Of the ids asked about, those stored: position and stream version.
+        var stored: [EventID: (position: Int64, streamVersion: Int64)]
+        /// Of the streams asked about, the last version of those that exist.
+        var versions: [String: Int64]
+    }
+
+    /// Opens the transaction, takes the writers' lock, reads the head, which of `ids` are
+    /// stored and the last version of `streams`: one round trip.
+    func lockAndLookUp(ids: [EventID], streams: [String], on c: PostgresConnection) throws -> Locked {
+        var uniqueStreams = [String]()
+        var seenStreams = Set<String>()
+        for s in streams where seenStreams.insert(s).inserted { uniqueStreams.append(s) }
+        var uniqueIds = [EventID]()
+        var seenIds = Set<EventID>()
+        for id in ids where seenIds.insert(id).inserted { uniqueIds.append(id) }
+        let results = try c.pipeline { p in
+            try p.query(PostgresStoreSQL.begin, [])
+            try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
+            try p.query(
+                PostgresStoreSQL.lookUp,
+                [
+                    .array(uniqueIds.map { .uuid($0.uuid) }, of: .uuid),
+                    .array(uniqueStreams.map { .text($0) }, of: .text),
+                ])
+        }
+        var locked = Locked(head: 0, headHash: ChainHash.genesis, stored: [:], versions: [:])
+        for row in results[2] {
+            switch try row.int32(0) {
+            case 0:
+                locked.head = try row.int64(1)
+                let hash = try row.bytes(2)
+                guard hash.count == 32 else {
+                    throw StoreError(
+                        .corruption, "position \(locked.head): the stored hash is not 32 bytes", position: locked.head)
+                }
+                locked.headHash = hash.withUnsafeBytes { Digest($0) }
+            case 1:
+                locked.stored[EventID(try row.get(3, as: UUID.self))] = (try row.int64(1), try row.int64(4))
+            default:
+                if let v = try row.get(1, as: Int64?.self) { locked.versions[try row.string(5)] = v }
+            }
+        }
+        return locked
+    }
+
+    /// Encodes `events` (positions from the head on, under the lock), writes them and commits.
+    /// With `checkingHashes`, each event's hash (when it has one) must be the chain's.
+    /// A large batch is encoded while it is sent (binary COPY in chunks), so that this thread
+    /// encodes the next rows while the server stores the previous ones.
+    func write(_ events: [RecordedEvent], after headHash: Digest, checkingHashes: Bool, on c: PostgresConnection) throws
+    {
+        try withCompressor { compressor in
+            var encoder = RowEncoder(after: headHash, compressor: compressor, checkingHashes: checkingHashes)
+            if events.count < options.copyThreshold {
+                let rows = try events.map { try encoder.encode($0) }
+                _ = try c.pipeline { p in
+                    if rows.count == 1 {
+                        try p.query(PostgresStoreSQL.insertRow, rows[0])
+                    } else {
+                        try p.query(PostgresStoreSQL.insertRows, RowEncoder.columnArrays(rows))
+                    }
+                    try p.query(PostgresStoreSQL.commit, [])
+                }
+            } else {
+                try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
+                    for e in events { try w.writeEncodedRow { row in try encoder.encode(e, copyRowInto: &row) } }
+                }
+                try c.query(PostgresStoreSQL.commit, [])
+            }
+        }
+    }
+}
+
+/// Encodes events for their rows, in order: canonical bytes, the chain hash, the payload
+/// (packed and LZ4-compressed), the metadata as JSON text.
+struct RowEncoder {
+    private var chain: Digest
+    private let compressor: LZ4Compressor
+    private let checkingHashes: Bool
+    private let dictionaryId: Int32
+    private var writer = CanonicalJSONWriter(reservingCapacity: 2048)
+    private var metadataWriter = CanonicalJSONWriter(reservingCapacity: 256)
+    private var scratch = [UInt8]()
+
+    init(after headHash: Digest, compressor: LZ4Compressor, checkingHashes: Bool) {
+        chain = headHash
+        self.compressor = compressor
+        self.checkingHashes = checkingHashes
+        dictionaryId = Int32(compressor.dictionary?.id ?? 0)
+    }
+
+    /// Writes the canonical bytes of `e` to `writer` and moves the chain on; checks the
+    /// hash an imported event carries.
+    private mutating func advanceChain(_ e: RecordedEvent) throws -> [UInt8] {
+        writer.bytes.removeAll(keepingCapacity: true)
+        if e.hash == nil {
+            e.writeCanonical(into: &writer)
+        } else {
+            var plain = e
+            plain.hash = nil
+            plain.writeCanonical(into: &writer)
+        }
+        chain = writer.bytes.withUnsafeBytes { ChainHash.next(previous: chain, canonical: $0) }
+        let hash = chain.bytes
+        if checkingHashes, let given = e.hash, given != hash {
+            throw StoreError(
+                .corruption, "cannot import position \(e.position): its hash does not follow the chain",
+                position: e.position)
+        }
+        return hash
+    }
+
+    /// The next event's row, in `PostgresStoreSQL.columns` order.
+    mutating func encode(_ e: RecordedEvent) throws -> [PostgresValue] {
+        let hash = try advanceChain(e)
+        var payload = [UInt8]()
+        let packedLength = writer.bytes.withUnsafeBytes { canonical in
+            payload.reserveCapacity(LZ4Compressor.bound(canonical.count))
+            return StoredEventCodec.encodePayload(
+                canonical, compressor: compressor, scratch: &scratch, appendingTo: &payload)
+        }
+        return [
+            .int8(e.position), .text(e.stream), .int8(e.streamVersion), .uuid(e.eventId.uuid), .text(e.type),
+            .int4(Int32(clamping: e.schemaVersion)), .timestamptz(e.occurredAt.microseconds),
+            .timestamptz(e.recordedAt.microseconds), .json(JSONValue.object(e.metadata).canonicalString),
+            .bytea(payload), .int4(Int32(packedLength)), .int4(dictionaryId), .bytea(hash),
+        ]
+    }
+
+    /// The next event's row in binary COPY form (the same fields as `encode`), appended to
+    /// `row`: no array per row or per field, the payload compressed straight into place.
+    mutating func encode(_ e: RecordedEvent, copyRowInto row: inout [UInt8]) throws {
+        let hash = try advanceChain(e)
+        row.be(Int16(PostgresStoreSQL.columns.count))
+        row.field(e.position)
+        row.field(e.stream)
+        row.field(e.streamVersion)
+        row.be(Int32(16))
+        row.be(e.eventId.high)
+        row.be(e.eventId.low)
+        row.field(e.type)
+        row.field(Int32(clamping: e.schemaVersion))
+        row.field(timestamp: e.occurredAt)
+        row.field(timestamp: e.recordedAt)
+        metadataWriter.bytes.removeAll(keepingCapacity: true)
+        metadataWriter.write(e.metadata)
+        row.field(bytes: metadataWriter.bytes)
+        // The payload: its length is known once compressed.
+        let lengthAt = row.count
+        row.be(Int32(0))
+        let packedLength = writer.bytes.withUnsafeBytes { canonical in
+            StoredEventCodec.encodePayload(canonical, compressor: compressor, scratch: &scratch, appendingTo: &row)
+        }
+        let payloadLength = Int32(row.count - lengthAt - 4)
+        withUnsafeBytes(of: payloadLength.bigEndian) { b in for k in 0..<4 { row[lengthAt + k] = b[k] } }
+        row.field(Int32(packedLength))
+        row.field(dictionaryId)
+        row.field(bytes: hash)
+    }
+
+    /// The rows as one array per column, for the multi-row INSERT.
+    static func columnArrays(_ rows: [[PostgresValue]]) -> [PostgresValue] {
+        zip(PostgresStoreSQL.columnTypes.indices, PostgresStoreSQL.columnTypes).map { column, type in
+            .array(rows.map { $0[column] }, of: type)
+        }
+    }
+}
+
+extension [UInt8] {
+    /// Appends `v` big-endian.
+    fileprivate mutating func be<T: FixedWidthInteger>(_ v: T) {
+        Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) }
+    }
+
+    /// A binary COPY field: its length, then its bytes.
+    fileprivate mutating func field(_ v: Int64) {
+        be(Int32(8))
+        be(v)
+    }
+
+    fileprivate mutating func field(_ v: Int32) {
+        be(Int32(4))
+        be(v)
+    }
+
+    fileprivate mutating func field(_ s: String) {
+        var s = s
+        s.withUTF8 { field(bytes: $0) }
+    }
+
+    fileprivate mutating func field<C: Collection>(bytes: C) where C.Element == UInt8 {
+        be(Int32(bytes.count))
+        append(contentsOf: bytes)
+    }
+
+    /// A timestamptz: microseconds since 2000-01-01 00:00:00 UTC.
+    fileprivate mutating func field(timestamp t: Timestamp) {
+        field(t.microseconds - 946_684_800_000_000)
+    }
+}

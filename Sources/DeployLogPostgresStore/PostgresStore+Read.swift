@@ -1,0 +1,263 @@
+import DeployLogCompression
+public import DeployLogEvents
+import DeployLogPostgres
+public import DeployLogStore
+import Foundation
+
+extension PostgresStore {
+    public func read(from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool)
+        throws
+    {
+        _ = try readExamining(from: position, filter: filter, limit: limit, body)
+    }
+
+    /// `read`, returning the last position it examined: the head it saw (or the filter's
+    /// `throughPosition`) when fewer than `limit` events matched, else the last one delivered.
+    ///
+    /// The head is read first; every position up to it is committed and visible (positions are
+    /// assigned and committed in order, see `PostgresStore+Append.swift`). Rows then come in
+    /// pages of `readPageSize` by position (a keyset cursor: `position > last one seen`), each
+    /// page one prepared query whose rows are decoded on every core and handed to `body`
+    /// in order with no connection held, so `body` may call the store. Memory is bounded by a page.
+    ///
+    /// Why pages rather than a server-side cursor (`DECLARE … FETCH`) held for the whole read:
+    /// a cursor lives in a transaction, which would stay open while `body` runs — a slow
+    /// consumer, `log --follow`, a projection rebuild — and hold back VACUUM for the whole
+    /// database. Pages hold nothing between them and need no common snapshot: rows at or below
+    /// the head never change, so consecutive pages are one consistent read.
+    func readExamining(
+        from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool
+    ) throws -> Int64 {
+        let start = max(position, 1)
+        if limit == 0 { return start - 1 }
+        let head = try head().position
+        let upper = min(head, filter.throughPosition ?? Int64.max)
+        guard start <= upper else { return start - 1 }
+        let query = ReadQuery(filter)
+        var delivered = 0
+        var decoder = PageDecoder()
+        let pageSize = options.readPageSize
+        func want(after delivered: Int) -> Int { min(pageSize, limit.map { $0 - delivered } ?? Int.max) }
+        // The next page is fetched (on another thread and connection) while this one is decoded
+        // and delivered: the server's work and ours overlap.
+        var fetch = PageFetch(self, query, from: start, through: upper, limit: want(after: 0))
+        while true {
+            let rows = try fetch.rows()
+            var next: PageFetch?
+            let wanted = fetch.limit
+            if rows.count == wanted, let last = try rows.last?.int64(0), last < upper {
+                let more = want(after: delivered + rows.count)
+                if more > 0 { next = PageFetch(self, query, from: last + 1, through: upper, limit: more) }
+            }
+            let events = try decode(rows, with: &decoder)
+            for e in events {
+                // The same conditions, checked again on the decoded event (not the columns).
+                guard filter.matches(e) else {
+                    throw StoreError(
+                        .corruption, "position \(e.position): the row's columns do not match its event",
+                        position: e.position)
+                }
+                if try !body(e) { return e.position }
+                delivered += 1
+            }
+            if let limit, delivered >= limit { return events.last?.position ?? upper }
+            guard let next else { break }
+            fetch = next
+        }
+        return upper
+    }
+
+    /// Decodes the rows of one page (`PostgresStoreSQL.readColumns`), in order, on every core
+    /// when there are many.
+    func decode(_ rows: PostgresResult, with decoder: inout PageDecoder) throws -> [RecordedEvent] {
+        let count = rows.count
+        if count == 0 { return [] }
+        // Dictionaries added since we looked (by a newer writer) are read once.
+        var decompressor = self.decompressor()
+        for row in rows {
+            let id = UInt32(truncatingIfNeeded: try row.int32(3))
+            if !knowsDictionary(id) {
+                try reloadDictionaries()
+                decompressor = self.decompressor()
+                break
+            }
+        }
+        let workers = count >= 512 ? 2 : 1
+        let dictionaries = decompressor
+        if workers == 1 {
+            return try decoder.decode(rows, 0..<count, decompressor: dictionaries).get()
+        }
+        let chunk = 128
+        let chunks = (count + chunk - 1) / chunk
+        var results = [Result<[RecordedEvent], StoreError>](repeating: .success([]), count: chunks)
+        let next = ChunkTaker()
+        var decoders = [decoder, PageDecoder()]
+        results.withUnsafeMutableBufferPointer { out in
+            decoders.withUnsafeMutableBufferPointer { scratch in
+                // Each worker writes only its own decoder and the result slots of its chunks.
+                let shared = SendableBox((out, scratch))
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let (out, scratch) = shared.value
+                    while let c = next.take(below: chunks) {
+                        out[c] = scratch[w].decode(
+                            rows, (c * chunk)..<min(count, (c + 1) * chunk), decompressor: dictionaries)
+                    }
+                }
+            }
+        }
+        decoder = decoders[0]
+        var events = [RecordedEvent]()
+        events.reserveCapacity(count)
+        for r in results { events.append(contentsOf: try r.get()) }
+        return events
+    }
+}
+
+/// One page of a read, fetched on a thread of its own (with a connection of its own).
+final class PageFetch: @unchecked Sendable {
+    let limit: Int
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<PostgresResult, StoreError>?
+
+    init(_ store: PostgresStore, _ query: ReadQuery, from: Int64, through: Int64, limit: Int) {
+        self.limit = limit
+        let parameters = query.parameters(from: from, through: through, limit: limit)
+        let statement = query.statement
+        let query = query
+        DispatchQueue.global().async { [self] in
+            result = Result { () throws(StoreError) -> PostgresResult in
+                try store.withConnection(doing: "reading from position \(from)") { c in
+                    try query.isPrepared ? c.query(statement, parameters) : c.query(statement.sql, parameters)
+                }
+            }
+            done.signal()
+        }
+    }
+
+    /// Waits for the page.
+    func rows() throws(StoreError) -> PostgresResult {
+        done.wait()
+        return try result!.get()
+    }
+}
+
+/// Scratch space for decoding rows on one thread.
+struct PageDecoder {
+    var packed = [UInt8]()
+    var canonical = [UInt8]()
+    var cache = RecordedEvent.DecodeCache()
+
+    /// Decodes rows `range` of `rows` (`position, payload, packed_length, dictionary_id, hash`).
+    mutating func decode(_ rows: PostgresResult, _ range: Range<Int>, decompressor: LZ4Decompressor) -> Result<
+        [RecordedEvent], StoreError
+    > {
+        var out = [RecordedEvent]()
+        out.reserveCapacity(range.count)
+        for i in range {
+            let row = rows[i]
+            var position: Int64 = 0
+            do {
+                position = try row.int64(0)
+                let packedLength = Int(try row.int32(2))
+                let dictionaryId = UInt32(truncatingIfNeeded: try row.int32(3))
+                var e = try event(
+                    row, position: position, packedLength: packedLength, dictionaryId: dictionaryId,
+                    decompressor: decompressor)
+                e.hash = try row.bytes(4)
+                out.append(e)
+            } catch let e as StoreError {
+                return .failure(e)
+            } catch {
+                return .failure(StoreError(.corruption, "position \(position): \(error)", position: position))
+            }
+        }
+        return .success(out)
+    }
+
+    /// The event of one row's payload: decompressed, unpacked, decoded, its position checked.
+    mutating func event(
+        _ row: PostgresRow, position: Int64, packedLength: Int, dictionaryId: UInt32, decompressor: LZ4Decompressor
+    ) throws -> RecordedEvent {
+        let n: Int
+        do {
+            n = try row.withBytes(1) { payload in
+                guard let payload else { throw LZ4Error("the payload is NULL") }
+                return try StoredEventCodec.decodePayload(
+                    payload, packedLength: packedLength, dictionaryId: dictionaryId, decompressor: decompressor,
+                    packed: &packed, into: &canonical)
+            }
+        } catch {
+            throw StoreError(.corruption, "position \(position): \(error)", position: position)
+        }
+        let e: RecordedEvent
+        do {
+            e = try canonical.withUnsafeBytes { (s) throws(EventDecodingError) -> RecordedEvent in
+                try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: s[0..<n]), cache: &cache)
+            }
+        } catch {
+            throw StoreError(.corruption, "position \(position): \(error)", position: position)
+        }
+        guard e.position == position else {
+            throw StoreError(
+                .corruption, "position \(position): the event says position \(e.position)", position: position)
+        }
+        return e
+    }
+}
+
+/// A read's SQL: the conditions of its filter, each a parameter.
+struct ReadQuery: Sendable {
+    let filter: EventFilter
+    let statement: PostgresStatement
+    /// A read of positions only is prepared (its generic plan: the primary key's range); one
+    /// with conditions is sent unnamed, planned for its values (a stream's own index, say).
+    let isPrepared: Bool
+
+    init(_ filter: EventFilter) {
+        self.filter = filter
+        var sql = "SELECT \(PostgresStoreSQL.readColumns) FROM deploylog.events WHERE position >= $1 AND position <= $2"
+        var types: [PostgresType] = [.int8, .int8, .int8]
+        func add(_ condition: String, _ type: PostgresType) {
+            types.append(type)
+            sql += " AND " + condition.replacingOccurrences(of: "$?", with: "$\(types.count)")
+        }
+        if filter.stream != nil { add("stream = $?", .text) }
+        if filter.categories != nil { add("split_part(stream, '-', 1) = ANY($?)", PostgresType.text.arrayType!) }
+        if filter.types != nil { add("type = ANY($?)", PostgresType.text.arrayType!) }
+        if filter.since != nil { add("occurred_at >= $?", .timestamptz) }
+        if filter.until != nil { add("occurred_at < $?", .timestamptz) }
+        sql += " ORDER BY position LIMIT $3"
+        statement = PostgresStatement(sql, parameterTypes: types)
+        isPrepared = types.count == 3
+    }
+
+    func parameters(from: Int64, through: Int64, limit: Int) -> [PostgresValue] {
+        var values: [PostgresValue] = [.int8(from), .int8(through), .int8(Int64(limit))]
+        if let s = filter.stream { values.append(.text(s)) }
+        if let c = filter.categories { values.append(.array(c.sorted().map { .text($0) }, of: .text)) }
+        if let t = filter.types { values.append(.array(t.sorted().map { .text($0) }, of: .text)) }
+        if let s = filter.since { values.append(.timestamptz(s.microseconds)) }
+        if let u = filter.until { values.append(.timestamptz(u.microseconds)) }
+        return values
+    }
+}
+
+/// Hands out chunk numbers in order, each once, to the threads sharing a piece of work.
+final class ChunkTaker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+}
+
+/// A value handed to worker threads that the caller keeps from being shared unsafely.
+struct SendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,111 @@
+import DeployLogCompression
+public import DeployLogEvents
+import DeployLogPostgres
+public import DeployLogStore
+import Foundation
+
+extension PostgresStore {
+    /// Checks every row of the log, in position order: positions gapless from 1, the payload
+    /// decompresses and decodes to an event at that position, the row's stream, stream
+    /// version, event id and type agree with it, and the hash chain recomputed from the
+    /// canonical bytes equals every stored hash; optionally that the log extends `checkpoint`.
+    /// The report names the first bad position; `segments` is 0.
+    public func verify(checkpoint: Checkpoint? = nil, progress: ((Int64) -> Void)? = nil) throws(StoreError)
+        -> VerificationReport
+    {
+        let table = "deploylog.events"
+        var report = VerificationReport(
+            events: 0, segments: 0, head: Checkpoint(position: 0, hash: ChainHash.genesis.hex))
+        if let cp = checkpoint, cp.position == 0, cp.hash != ChainHash.genesis.hex {
+            report.problem = VerificationProblem(
+                position: 0, file: "", offset: 0, message: "checkpoint at position 0 must hold the zero hash")
+            return report
+        }
+        var chain = ChainHash.genesis
+        var good: Int64 = 0
+        func fail(_ position: Int64, _ message: String) -> VerificationReport {
+            var r = report
+            r.events = good
+            r.head = Checkpoint(position: good, hash: chain.hex)
+            r.problem = VerificationProblem(position: position, file: "", offset: 0, message: message)
+            return r
+        }
+        let sql =
+            "SELECT \(PostgresStoreSQL.verifyColumns) FROM \(table) WHERE position > $1 ORDER BY position LIMIT $2"
+        let statement = PostgresStatement(sql, parameterTypes: [.int8, .int8])
+        try reloadDictionaries()
+        let decompressor = self.decompressor()
+        var decoder = PageDecoder()
+        var reported: Int64 = 0
+        while true {
+            let page = options.readPageSize
+            let rows = try withConnection(doing: "verifying after position \(good)") { c in
+                try c.query(statement, [.int8(good), .int8(Int64(page))])
+            }
+            for row in rows {
+                let expected = good + 1
+                do {
+                    let position = try row.int64(0)
+                    guard position == expected else {
+                        return fail(
+                            expected,
+                            position > expected
+                                ? "positions \(expected)...\(position - 1) are missing"
+                                : "position \(position) out of order")
+                    }
+                    let packedLength = Int(try row.int32(2))
+                    let dictionaryId = UInt32(truncatingIfNeeded: try row.int32(3))
+                    let e: RecordedEvent
+                    do {
+                        e = try decoder.event(
+                            row, position: position, packedLength: packedLength, dictionaryId: dictionaryId,
+                            decompressor: decompressor)
+                    } catch let error as StoreError {
+                        return fail(
+                            position, error.message.replacingOccurrences(of: "position \(position): ", with: ""))
+                    }
+                    let stream = try row.string(5)
+                    let streamVersion = try row.int64(6)
+                    let eventId = EventID(try row.get(7, as: UUID.self))
+                    let type = try row.string(8)
+                    guard stream == e.stream, streamVersion == e.streamVersion, eventId == e.eventId, type == e.type
+                    else {
+                        return fail(
+                            position, "the row's stream, stream version, event id or type differ from its event's")
+                    }
+                    var plain = e
+                    plain.hash = nil
+                    let next = ChainHash.next(previous: chain, canonical: plain.canonicalBytes())
+                    let stored = try row.bytes(4)
+                    guard stored == next.bytes else {
+                        return fail(
+                            position,
+                            "hash chain broken: the stored hash is \(Hex.encode(stored)), recomputed \(next.hex)")
+                    }
+                    chain = next
+                    if let cp = checkpoint, cp.position == position, cp.hash != chain.hex {
+                        return fail(
+                            position,
+                            "the log does not extend the checkpoint: hash at position \(position) is \(chain.hex), checkpoint says \(cp.hash)"
+                        )
+                    }
+                    good = position
+                    report.events = good
+                    report.head = Checkpoint(position: good, hash: chain.hex)
+                } catch {
+                    return fail(expected, "unreadable row: \(error)")
+                }
+            }
+            if let progress, good - reported >= 65_536 {
+                reported = good
+                progress(good)
+            }
+            if rows.count < page { break }
+        }
+        if let cp = checkpoint, cp.position > good {
+            return fail(good + 1, "the log ends at position \(good), before the checkpoint's position \(cp.position)")
+        }
+        return report
+    }
+
+}

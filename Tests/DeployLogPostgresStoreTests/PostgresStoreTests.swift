@@ -1,0 +1,242 @@
+import DeployLogEvents
+import DeployLogPostgres
+import DeployLogPostgresStore
+import DeployLogStore
+import DeployLogTestSupport
+import Foundation
+import XCTest
+
+/// What the PostgreSQL store adds to the shared contract: the schema, append-only triggers,
+/// large appends, verification, and lost connections.
+final class PostgresStoreTests: XCTestCase {
+    private func event(_ stream: String, _ i: Int, id: EventID = .random()) -> ProposedEvent {
+        ProposedEvent(
+            stream: stream, type: "StageCompleted",
+            data: [
+                "pipelineId": .string(stream), "stageOrder": .number(JSONNumber(i)),
+                "output": .string(String(repeating: "ok ", count: i % 7)),
+            ],
+            eventId: id, metadata: JSONObject([("actor", "ci@build-17")]))
+    }
+
+    func testOpenNeedsInitAndInitIsIdempotent() throws {
+        try withTestDatabase(prefix: "pgstore_init") { url in
+            XCTAssertThrowsError(try PostgresStore.open(url: url)) { e in
+                XCTAssertEqual((e as? StoreError)?.code, .notFound)
+                XCTAssertTrue("\(e)".contains("run `deploylog --store URL init`"), "\(e)")
+            }
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<5).map { event("pipeline-a", $0) })
+            let again = try PostgresStore.create(url: url)
+            XCTAssertEqual(try again.head(), try store.head())
+            XCTAssertEqual(try PostgresStore.open(url: url).readAll().count, 5)
+        }
+    }
+
+    func testAnUnreachableServerIsUnavailableAndThePasswordIsNotShown() throws {
+        XCTAssertThrowsError(try PostgresStore.open(url: "postgresql://deployer:hunter2@127.0.0.1:1/none")) { e in
+            let error = e as? StoreError
+            XCTAssertEqual(error?.code, .unavailable)
+            XCTAssertFalse("\(e)".contains("hunter2"), "\(e)")
+            XCTAssertTrue("\(e)".contains("postgresql://deployer:***@127.0.0.1:1/none"), "\(e)")
+        }
+    }
+
+    func testAMalformedURLIsAnInvalidRequest() throws {
+        XCTAssertThrowsError(try PostgresStore.open(url: "postgresql://deployer:hunter2@127.0.0.1/db?frobnicate=1")) {
+            e in
+            XCTAssertEqual((e as? StoreError)?.code, .invalidRequest)
+            XCTAssertFalse("\(e)".contains("hunter2"), "\(e)")
+        }
+    }
+
+    /// The table is append-only whoever asks: UPDATE, DELETE and TRUNCATE fail (SQLSTATE 42501),
+    /// and the rows are unchanged.
+    func testUpdateDeleteAndTruncateAreRejected() throws {
+        try withTestDatabase(prefix: "pgstore_append_only") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<3).map { event("pipeline-a", $0) })
+            let before = try store.readAll()
+            let connection = try PostgresConnection(url)
+            for sql in [
+                "UPDATE deploylog.events SET type = 'Forged' WHERE position = 2",
+                "UPDATE deploylog.events SET type = 'Forged' WHERE position = 999",
+                "DELETE FROM deploylog.events WHERE position = 3",
+                "TRUNCATE deploylog.events",
+                "DELETE FROM deploylog.dictionaries",
+                "TRUNCATE deploylog.dictionaries CASCADE",
+            ] {
+                XCTAssertThrowsError(try connection.query(sql), sql) { e in
+                    let error = e as? PostgresError
+                    XCTAssertEqual(error?.sqlState, "42501", sql)
+                    XCTAssertTrue(error?.message.contains("is append-only") == true, "\(e)")
+                }
+            }
+            XCTAssertEqual(try store.readAll(), before)
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+
+    /// The writers' lock leaves (auto)VACUUM and ANALYZE alone: an append goes through while
+    /// another session holds the SHARE UPDATE EXCLUSIVE lock they take; and it waits for a
+    /// writer holding the writers' lock until that one commits.
+    func testAppendsDoNotWaitForVacuumButForEachOther() throws {
+        try withTestDatabase(prefix: "pgstore_locks") { url in
+            let store = try PostgresStore.create(url: url)
+            let vacuum = try PostgresConnection(url)
+            try vacuum.execute(script: "BEGIN; LOCK TABLE deploylog.events IN SHARE UPDATE EXCLUSIVE MODE")
+            let (first, next) = (event("pipeline-a", 0), event("pipeline-a", 1))
+            let done = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                _ = try? store.append([first])
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 20), .success, "an append waited for a VACUUM's lock")
+            try vacuum.execute(script: "COMMIT")
+            XCTAssertEqual(try store.head().position, 1)
+
+            let writer = try PostgresConnection(url)
+            try writer.execute(script: "BEGIN")
+            try writer.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("deploylog.events writers")])
+            let second = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                _ = try? store.append([next])
+                second.signal()
+            }
+            XCTAssertEqual(second.wait(timeout: .now() + 1), .timedOut, "an append did not wait for the writers' lock")
+            try writer.execute(script: "COMMIT")
+            XCTAssertEqual(second.wait(timeout: .now() + 20), .success)
+            XCTAssertEqual(try store.readAll().map(\.position), [1, 2])
+        }
+    }
+
+    /// Appends past the COPY threshold round-trip, read back in small pages with filters, and
+    /// carry exactly the file store's hashes for the same events.
+    func testLargeAppendsByCopyReadInPagesWithTheFileStoresHashes() throws {
+        try withTestDatabase(prefix: "pgstore_large") { url in
+            var options = PostgresStore.Options()
+            options.readPageSize = 97
+            let fixed = Timestamp(iso8601: "2026-11-20T10:00:00Z")!
+            options.clock = { fixed }
+            let store = try PostgresStore.create(url: url, options: options)
+            let events = (0..<3000).map { event($0 % 2 == 0 ? "pipeline-even" : "environment-odd", $0) }
+            let result = try store.append(events)
+            XCTAssertEqual(result.positions, Array(1...3000))
+            XCTAssertEqual(result.appendedCount, 3000)
+            let all = try store.readAll()
+            XCTAssertEqual(all.map(\.position), Array(1...3000))
+            XCTAssertEqual(all.map(\.eventId), events.map(\.eventId))
+            XCTAssertEqual(try store.readAll(from: 2001, filter: EventFilter(categories: ["environment"])).count, 500)
+            XCTAssertEqual(try store.readAll(from: 10, limit: 250).map(\.position), Array(10...259))
+            XCTAssertEqual(try store.readStream("pipeline-even").map(\.streamVersion), Array(0..<1500))
+            // A retry of the whole batch is a no-op by COPY's size too.
+            XCTAssertEqual(try store.append(events).appendedCount, 0)
+
+            // The same events in a file store, with the same clock: the same chain.
+            try withTemporaryDirectory { dir in
+                var fileOptions = FileStore.Options()
+                fileOptions.clock = { fixed }
+                let file = try FileStore.create(at: dir + "/store", options: fileOptions)
+                try file.append(events)
+                XCTAssertEqual(try file.head(), try store.head())
+                XCTAssertEqual(try file.readAll(), all)
+            }
+            let report = try store.verify()
+            XCTAssertTrue(report.ok, "\(String(describing: report.problem))")
+            XCTAssertEqual(report.events, 3000)
+        }
+    }
+
+    /// A row changed behind the triggers' back (a superuser disabling them) is found by
+    /// `verify`, which names its position; so is a checkpoint the log no longer extends.
+    func testVerifyNamesTheFirstTamperedPosition() throws {
+        try withTestDatabase(prefix: "pgstore_tamper") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<20).map { event("pipeline-a", $0) })
+            let checkpoint = try store.checkpoint(at: 15)
+            XCTAssertTrue(try store.verify(checkpoint: checkpoint).ok)
+            let connection = try PostgresConnection(url)
+            try connection.execute(script: "ALTER TABLE deploylog.events DISABLE TRIGGER events_append_only")
+            let other = try store.readAll(from: 3, limit: 1)[0]
+            try connection.query(
+                "UPDATE deploylog.events SET payload = (SELECT payload FROM deploylog.events WHERE position = 3) WHERE position = 12"
+            )
+            try connection.execute(script: "ALTER TABLE deploylog.events ENABLE TRIGGER events_append_only")
+            let report = try store.verify()
+            XCTAssertEqual(report.problem?.position, 12, "\(String(describing: report.problem))")
+            XCTAssertEqual(report.head.position, 11)
+            XCTAssertNotEqual(other.position, 12)
+            XCTAssertThrowsError(try store.readAll(from: 12, limit: 1)) { e in
+                XCTAssertEqual((e as? StoreError)?.code, .corruption)
+            }
+        }
+    }
+
+    /// The connection of an append is killed (`pg_terminate_backend`, as a server restart
+    /// would) while its COPY is running: the append fails with a clear `unavailable` error,
+    /// nothing of it is stored, and a retry with the same event ids stores each once.
+    func testAConnectionLostMidAppendFailsClearlyAndARetryLeavesNoDuplicates() throws {
+        try withTestDatabase(prefix: "pgstore_restart") { url in
+            let store = try PostgresStore.create(url: url)
+            let first = (0..<1000).map { event("pipeline-a", $0) }
+            try store.append(first)
+            let second = (0..<60_000).map { event("pipeline-b", $0) }
+            let failure = ErrorSlot()
+            let done = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                do { try store.append(first + second) } catch { failure.set(error) }
+                done.signal()
+            }
+            // Wait for the COPY to be under way, then end its server process.
+            let watcher = try PostgresConnection(url)
+            var killed = false
+            let deadline = Date(timeIntervalSinceNow: 120)
+            while !killed, Date() < deadline {
+                let rows = try watcher.query(
+                    """
+                    SELECT pid FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'COPY deploylog.events%'
+                    """)
+                if let pid = rows.first.map({ try? $0.int32(0) }) ?? nil {
+                    killed = try watcher.query("SELECT pg_terminate_backend($1)", [.int4(pid)])[0].bool(0)
+                } else {
+                    usleep(5_000)
+                }
+            }
+            XCTAssertTrue(killed, "the COPY was never seen")
+            XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+            let error = try XCTUnwrap(failure.value as? StoreError, "\(String(describing: failure.value))")
+            XCTAssertEqual(error.code, .unavailable)
+            XCTAssertTrue(error.message.contains("is unavailable while appending"), error.message)
+            XCTAssertEqual(try store.head().position, 1000, "the interrupted transaction left nothing")
+
+            let retry = try store.append(first + second)
+            XCTAssertEqual(retry.appendedCount, second.count)
+            XCTAssertEqual(Array(retry.positions.prefix(1000)), Array(1...1000))
+            XCTAssertEqual(try store.append(first + second).appendedCount, 0)
+            let counts = try watcher.query(
+                "SELECT count(*), count(DISTINCT event_id), max(position) FROM deploylog.events")[0]
+            XCTAssertEqual(try counts.int64(0), 61_000)
+            XCTAssertEqual(try counts.int64(1), 61_000)
+            XCTAssertEqual(try counts.int64(2), 61_000)
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+}
+
+/// One error, set from another thread.
+final class ErrorSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    func set(_ e: any Error) {
+        lock.lock()
+        error = e
+        lock.unlock()
+    }
+    var value: (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
+    }
+}
