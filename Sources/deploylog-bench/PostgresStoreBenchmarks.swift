@@ -91,6 +91,7 @@ extension Benchmarks {
                     ) { w in for r in rows { try w.writeRow(r) } }
                 }
             }
+            if rep == 1 { try noteIndexCosts(rows, admin: admin, rawSeconds: tRaw) }
             rows = []
             // One event per transaction, on a fresh store.
             try admin.execute(script: "DROP SCHEMA deploylog CASCADE; DROP SCHEMA deploylog_bench CASCADE; CHECKPOINT")
@@ -116,6 +117,36 @@ extension Benchmarks {
         report.line("pg_append_one_per_transaction", median(one), "events/s")
         report.line("pg_raw_copy", median(raw), "events/s")
         report.line("pg_append_to_raw_copy_ratio", median(zip(batched, raw).map { $0 / $1 }), "ratio")
+    }
+
+    /// Where the server's time goes: the same COPY into the plain table with the store's
+    /// indexes added one at a time (notes only, first repetition).
+    private func noteIndexCosts(_ rows: [[PostgresValue]], admin: PostgresConnection, rawSeconds: Double) throws {
+        let steps = [
+            ("+ primary key (position)", "ADD PRIMARY KEY (position)"),
+            ("+ unique (event_id)", "ADD UNIQUE (event_id)"),
+            ("+ unique (stream, stream_version)", "ADD UNIQUE (stream, stream_version)"),
+        ]
+        var constraints: [String] = []
+        var line = "postgres: raw COPY \((Double(rows.count) / rawSeconds).short)/s"
+        for (label, constraint) in steps {
+            constraints.append(constraint)
+            try admin.execute(
+                script:
+                    "DROP TABLE IF EXISTS deploylog_bench.indexed; CREATE TABLE deploylog_bench.indexed (LIKE deploylog.events INCLUDING DEFAULTS); "
+                    + "ALTER TABLE deploylog_bench.indexed \(constraints.joined(separator: ", ")); CHECKPOINT")
+            let t = try timed {
+                _ = try admin.transaction { c in
+                    try c.copyIn(
+                        "COPY deploylog_bench.indexed (\(Self.rawColumns)) FROM STDIN (FORMAT binary)",
+                        columnTypes: Self.rawColumnTypes
+                    ) { w in for r in rows { try w.writeRow(r) } }
+                }
+            }
+            line += ", \(label) \((Double(rows.count) / t).short)/s"
+        }
+        try admin.execute(script: "DROP TABLE deploylog_bench.indexed")
+        note(line)
     }
 
     static let rawColumns =
