@@ -18,13 +18,20 @@ extension PostgresStore {
     /// assigned and committed in order, see `PostgresStore+Append.swift`). Rows then come in
     /// pages of `readPageSize` by position (a keyset cursor: `position > last one seen`), each
     /// page one prepared query whose rows are decoded on every core and handed to `body`
-    /// in order with no connection held, so `body` may call the store. Memory is bounded by a page.
+    /// in order with no connection held, so `body` may call the store.
     ///
     /// Why pages rather than a server-side cursor (`DECLARE … FETCH`) held for the whole read:
     /// a cursor lives in a transaction, which would stay open while `body` runs — a slow
     /// consumer, `log --follow`, a projection rebuild — and hold back VACUUM for the whole
     /// database. Pages hold nothing between them and need no common snapshot: rows at or below
     /// the head never change, so consecutive pages are one consistent read.
+    ///
+    /// Three stages overlap (`PageReader`): the server sends page k+2 while page k+1 is decoded
+    /// on a thread of its own while `body` consumes page k. Before, a page was decoded only
+    /// once `body` had finished the last one, so a consumer that does work (a projection
+    /// rebuild's fold: about as much per event as decoding) left the second core idle while it
+    /// ran. At most `PageReader.ahead` decoded pages wait, so memory stays bounded by a few
+    /// pages however slow `body` is.
     func readExamining(
         from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool
     ) throws -> Int64 {
@@ -33,23 +40,10 @@ extension PostgresStore {
         let head = try head().position
         let upper = min(head, filter.throughPosition ?? Int64.max)
         guard start <= upper else { return start - 1 }
-        let query = ReadQuery(filter)
+        let reader = PageReader(self, ReadQuery(filter), from: start, through: upper, limit: limit)
+        defer { reader.cancel() }
         var delivered = 0
-        var decoder = PageDecoder()
-        let pageSize = options.readPageSize
-        func want(after delivered: Int) -> Int { min(pageSize, limit.map { $0 - delivered } ?? Int.max) }
-        // The next page is fetched (on another thread and connection) while this one is decoded
-        // and delivered: the server's work and ours overlap.
-        var fetch = PageFetch(self, query, from: start, through: upper, limit: want(after: 0))
-        while true {
-            let rows = try fetch.rows()
-            var next: PageFetch?
-            let wanted = fetch.limit
-            if rows.count == wanted, let last = try rows.last?.int64(0), last < upper {
-                let more = want(after: delivered + rows.count)
-                if more > 0 { next = PageFetch(self, query, from: last + 1, through: upper, limit: more) }
-            }
-            let events = try decode(rows, with: &decoder)
+        while let events = try reader.next() {
             for e in events {
                 // The same conditions, checked again on the decoded event (not the columns).
                 guard filter.matches(e) else {
@@ -61,8 +55,6 @@ extension PostgresStore {
                 delivered += 1
             }
             if let limit, delivered >= limit { return events.last?.position ?? upper }
-            guard let next else { break }
-            fetch = next
         }
         return upper
     }
@@ -110,6 +102,90 @@ extension PostgresStore {
         events.reserveCapacity(count)
         for r in results { events.append(contentsOf: try r.get()) }
         return events
+    }
+}
+
+/// The pages of one read, fetched and decoded ahead of the reader on a thread of its own: it
+/// starts the fetch of the next page (on another thread and connection, `PageFetch`) as soon
+/// as a page's rows arrive, then decodes them (on every core) while that fetch is in flight,
+/// and queues the events for `next()`, at most `ahead` pages in advance.
+final class PageReader: @unchecked Sendable {
+    static let ahead = 2
+    private let condition = NSCondition()
+    private var ready: [Result<[RecordedEvent], StoreError>] = []
+    private var finished = false
+    private var cancelled = false
+
+    init(_ store: PostgresStore, _ query: ReadQuery, from start: Int64, through upper: Int64, limit: Int?) {
+        let pageSize = store.options.readPageSize
+        DispatchQueue.global().async { [self] in
+            var fetched = 0
+            func want() -> Int { min(pageSize, limit.map { $0 - fetched } ?? Int.max) }
+            var fetch = PageFetch(store, query, from: start, through: upper, limit: want())
+            var decoder = PageDecoder()
+            while true {
+                let page: Result<[RecordedEvent], StoreError>
+                var next: PageFetch?
+                do {
+                    let rows = try fetch.rows()
+                    fetched += rows.count
+                    // Every row fetched is delivered (or the read fails), so the limit
+                    // counts rows.
+                    if rows.count == fetch.limit, let last = try? rows.last?.int64(0), last < upper, want() > 0,
+                        waitForRoom()
+                    {
+                        next = PageFetch(store, query, from: last + 1, through: upper, limit: want())
+                    }
+                    page = isCancelled ? .success([]) : .success(try store.decode(rows, with: &decoder))
+                } catch {
+                    page = .failure(error as? StoreError ?? StoreError(.io, "reading: \(error)"))
+                    next = nil
+                }
+                condition.lock()
+                ready.append(page)
+                if next == nil { finished = true }
+                condition.broadcast()
+                condition.unlock()
+                guard let next else { return }
+                fetch = next
+            }
+        }
+    }
+
+    private var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+
+    /// Waits until fewer than `ahead` pages are waiting; false once cancelled.
+    private func waitForRoom() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.count >= Self.ahead && !cancelled { condition.wait() }
+        return !cancelled
+    }
+
+    /// The next page's events in order; nil after the last.
+    func next() throws(StoreError) -> [RecordedEvent]? {
+        condition.lock()
+        while ready.isEmpty && !finished { condition.wait() }
+        guard !ready.isEmpty else {
+            condition.unlock()
+            return nil
+        }
+        let page = ready.removeFirst()
+        condition.broadcast()
+        condition.unlock()
+        return try page.get()
+    }
+
+    /// Stops fetching ahead (the reader is done): no new page is asked for.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
     }
 }
 

@@ -1,3 +1,4 @@
+import DeployLogPostgres
 import Foundation
 
 #if canImport(Glibc)
@@ -109,6 +110,7 @@ struct Report {
         switch unit {
         case "ratio": text = String(format: "%.3f", value)
         case "bytes": text = String(format: "%.1f", value)
+        case "s": text = String(format: "%.2f", value)
         default: text = String(Int(value.rounded()))
         }
         print("\(name) \(text) \(unit)")
@@ -123,4 +125,40 @@ extension Double {
             ? String(format: "%.2fM", self / 1e6)
             : self >= 1e3 ? String(format: "%.1fk", self / 1e3) : String(format: "%.1f", self)
     }
+}
+
+/// The PostgreSQL server of a benchmark group: `DEPLOYLOG_BENCH_DATABASE_URL` when it is set
+/// (databases are created on it, dropped first if they exist), else a throwaway durable cluster
+/// (`LocalPostgresCluster`, PostgreSQL's defaults: fsync on, synchronous commit), stopped and
+/// removed by `stop()`.
+struct BenchServer {
+    let url: String
+    let binDirectory: String
+    private let cluster: LocalPostgresCluster?
+    private var created: [String] = []
+
+    init(label: String, settings: [String: String] = [:]) throws {
+        if let external = ProcessInfo.processInfo.environment["DEPLOYLOG_BENCH_DATABASE_URL"], !external.isEmpty {
+            url = external
+            binDirectory = ""
+            cluster = nil
+            note("\(label): on DEPLOYLOG_BENCH_DATABASE_URL (\(PostgresURL.redacted(external)))")
+        } else {
+            let c = try LocalPostgresCluster.start(durable: true, settings: settings)
+            cluster = c
+            url = c.url
+            binDirectory = c.binDirectory
+            note("\(label): on a throwaway durable cluster (\(c.url))")
+        }
+    }
+
+    func createDatabase(_ name: String) throws -> String {
+        if let cluster { return try cluster.createDatabase(named: name) }
+        let c = try PostgresConnection(url)
+        _ = try c.execute(script: "DROP DATABASE IF EXISTS \(try PostgresIdentifier.quote(name)) WITH (FORCE)")
+        _ = try c.execute(script: "CREATE DATABASE \(try PostgresIdentifier.quote(name))")
+        return LocalPostgresCluster.url(url, database: name)
+    }
+
+    func stop() { cluster?.stop() }
 }

@@ -31,7 +31,7 @@ extension Benchmarks {
 
     func migrationGroup() throws {
         let n = config.quick ? 10 : 100
-        let server = try BenchServer()
+        let server = try BenchServer(label: "migrations")
         defer { server.stop() }
         let psql = server.binDirectory.isEmpty ? "/usr/bin/psql" : server.binDirectory + "/psql"
         let cli = executableDirectory() + "/deploylog"
@@ -159,37 +159,4 @@ func spawnAndWait(_ path: String, _ arguments: [String]) throws -> Int32 {
     }
     // WIFEXITED / WEXITSTATUS are C macros.
     return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-}
-
-/// The PostgreSQL server of the migration benchmark.
-struct BenchServer {
-    let url: String
-    let binDirectory: String
-    private let cluster: LocalPostgresCluster?
-    private var created: [String] = []
-
-    init() throws {
-        if let external = ProcessInfo.processInfo.environment["DEPLOYLOG_BENCH_DATABASE_URL"], !external.isEmpty {
-            url = external
-            binDirectory = ""
-            cluster = nil
-            note("migrations: on DEPLOYLOG_BENCH_DATABASE_URL (\(PostgresURL.redacted(external)))")
-        } else {
-            let c = try LocalPostgresCluster.start(durable: true)
-            cluster = c
-            url = c.url
-            binDirectory = c.binDirectory
-            note("migrations: on a throwaway durable cluster (\(c.url))")
-        }
-    }
-
-    func createDatabase(_ name: String) throws -> String {
-        if let cluster { return try cluster.createDatabase(named: name) }
-        let c = try PostgresConnection(url)
-        _ = try c.execute(script: "DROP DATABASE IF EXISTS \(try PostgresIdentifier.quote(name)) WITH (FORCE)")
-        _ = try c.execute(script: "CREATE DATABASE \(try PostgresIdentifier.quote(name))")
-        return LocalPostgresCluster.url(url, database: name)
-    }
-
-    func stop() { cluster?.stop() }
 }
