@@ -45,10 +45,7 @@ public struct Projections: Sendable, Equatable {
         let head = try store.head().position
         let last = min(position ?? head, head)
         guard last > 0 else { return p }
-        try store.read(from: 1, filter: EventFilter(), limit: Int(last)) { e in
-            p.apply(e)
-            return true
-        }
+        try read(store, limit: Int(last)) { e in p.apply(e) }
         return p
     }
 
@@ -58,10 +55,23 @@ public struct Projections: Sendable, Equatable {
         let head = try store.head().position
         let last = min(position ?? head, head)
         guard last > 0 else { return p }
-        try store.read(from: 1, filter: EventFilter(), limit: Int(last)) { e in
-            p.apply(ProjectedEvent(e))
+        try read(store, limit: Int(last)) { e in p.apply(e) }
+        return p
+    }
+
+    /// The first `limit` events of the log as the projectors see them, in order. From a file
+    /// store, only what the projectors read is decoded, ahead of `body` on the other cores.
+    static func read(_ store: any EventStore, limit: Int, _ body: (ProjectedEvent) -> Void) throws {
+        if let files = store as? FileStore {
+            try files.readFoldFields(from: 1, filter: EventFilter(), limit: limit, classify: ProjectedEvent.classify) { f in
+                body(ProjectedEvent(f))
+                return true
+            }
+            return
+        }
+        try store.read(from: 1, filter: EventFilter(), limit: limit) { e in
+            body(ProjectedEvent(e))
             return true
         }
-        return p
     }
 }
