@@ -277,8 +277,12 @@ final class ReadPipeline<T: Sendable>: @unchecked Sendable {
         cond.lock()
         helpersRunning = ReadPlan.helperCount
         cond.unlock()
+        // Threads of their own rather than the global queue's: a read called from a queue whose
+        // threads are all busy must not wait for one of them to come free.
         for _ in 0..<ReadPlan.helperCount {
-            DispatchQueue.global(qos: .userInitiated).async { [self] in helper() }
+            let thread = Thread { [self] in helper() }
+            thread.qualityOfService = .userInitiated
+            thread.start()
         }
         defer {
             cond.lock()
