@@ -300,7 +300,7 @@ final class ReadPipeline<T: Sendable>: @unchecked Sendable {
                 nextDelivery += 1
                 cond.broadcast()
                 cond.unlock()
-                var events: [T]
+                let events: [T]
                 switch consume r {
                 case .success(let e): events = e
                 case .failure(let f): throw f
@@ -309,8 +309,9 @@ final class ReadPipeline<T: Sendable>: @unchecked Sendable {
                     if try !body(e) { return plan.wanted[k].position }
                 }
                 // The array goes back for another chunk: no allocation (of a size that makes
-                // malloc consolidate its free lists) per chunk.
-                events.removeAll(keepingCapacity: true)
+                // malloc consolidate its free lists) per chunk. Its events are freed by the thread
+                // that reuses it, a decoding thread, which allocated most of them: frees of another
+                // thread's memory contend with that thread's allocations.
                 cond.lock()
                 spareArrays.append(events)
                 continue
@@ -380,6 +381,7 @@ final class ReadPipeline<T: Sendable>: @unchecked Sendable {
     private func perform(_ work: Work, _ scratch: inout FileStore.RecordDecoder) {
         switch work {
         case .decode(let c, let chunk, let buffer, var out):
+            out.removeAll(keepingCapacity: true)
             out.reserveCapacity(Self.chunkSize)
             var result: Result<[T], StoreError>
             do {
