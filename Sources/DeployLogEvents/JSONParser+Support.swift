@@ -79,18 +79,77 @@ final class _PendingValues<Element>: ManagedBuffer<_PendingHeader, Element> {
 struct _ParserStacks: @unchecked Sendable {
     var members = _PendingValues<JSONObject.Member>.make(capacity: 32)
     var elements = _PendingValues<JSONValue>.make(capacity: 16)
+    /// Strings seen by earlier parses (nil: none kept).
+    var strings: _StringInterner?
 
     init() {}
 
-    init(members: _PendingValues<JSONObject.Member>, elements: _PendingValues<JSONValue>) {
+    /// Stacks with a string interner: for parse after parse of similar documents (stored events).
+    init(interning: Bool) {
+        strings = interning ? _StringInterner() : nil
+    }
+
+    init(members: _PendingValues<JSONObject.Member>, elements: _PendingValues<JSONValue>, strings: _StringInterner?) {
         self.members = members
         self.elements = elements
+        self.strings = strings
     }
 
     /// Whether no other copy holds these stacks: only then may a parse use them. (A cache
     /// copied to another thread shares them; whichever parse finds them shared makes its own.)
     mutating func isUnique() -> Bool {
-        isKnownUniquelyReferenced(&members) && isKnownUniquelyReferenced(&elements)
+        guard isKnownUniquelyReferenced(&members) && isKnownUniquelyReferenced(&elements) else { return false }
+        if strings == nil { return true }
+        return isKnownUniquelyReferenced(&strings!)
+    }
+}
+
+/// The strings of recent parses, so that a string that comes back (an id in event after event,
+/// a stage name, an object key) is shared rather than allocated again. Direct-mapped by a hash
+/// of the bytes: a new string replaces the one in its slot. Only strings that do not fit inline
+/// (16 bytes or more), up to `maxLength`, are kept. Used by one parse at a time.
+final class _StringInterner {
+    static let slotCount = 4096
+    static let maxLength = 128
+    private let hashes: UnsafeMutablePointer<UInt64>
+    private let strings: UnsafeMutablePointer<String>
+
+    init() {
+        hashes = .allocate(capacity: Self.slotCount)
+        hashes.initialize(repeating: 0, count: Self.slotCount)
+        strings = .allocate(capacity: Self.slotCount)
+        strings.initialize(repeating: "", count: Self.slotCount)
+    }
+
+    deinit {
+        hashes.deallocate()
+        strings.deinitialize(count: Self.slotCount)
+        strings.deallocate()
+    }
+
+    /// The string of the `n` bytes at `p`, valid UTF-8 (16 ≤ n ≤ `maxLength`).
+    @inline(__always)
+    func string(_ p: UnsafePointer<UInt8>, count n: Int) -> String {
+        let raw = UnsafeRawPointer(p)
+        var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+        var k = 0
+        while k + 8 <= n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h &>> 31
+            k += 8
+        }
+        if k < n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
+            h ^= h &>> 29
+        }
+        h |= 1  // 0 marks an empty slot
+        let slot = Int(truncatingIfNeeded: h &>> 52)
+        let bytes = UnsafeBufferPointer(start: p, count: n)
+        if hashes[slot] == h, _utf8Equal(strings[slot], bytes) { return strings[slot] }
+        let s = String(decoding: bytes, as: UTF8.self)
+        hashes[slot] = h
+        strings[slot] = s
+        return s
     }
 }
 

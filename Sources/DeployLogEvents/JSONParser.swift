@@ -71,6 +71,8 @@ struct _JSONParserState: ~Copyable {
     var elements: _PendingValues<JSONValue>
     /// Decoded bytes of a string with escapes.
     var scratch: [UInt8] = []
+    /// Strings of earlier parses to share (see `_StringInterner`).
+    let strings: _StringInterner?
 
     init(_ p: UnsafePointer<UInt8>, count: Int) {
         self.init(p, count: count, stacks: _ParserStacks())
@@ -82,13 +84,14 @@ struct _JSONParserState: ~Copyable {
         self.end = count
         members = stacks.members
         elements = stacks.elements
+        strings = stacks.strings
     }
 
     /// The stacks, emptied, for another parse (this one is over).
     func takeStacks() -> _ParserStacks {
         members.removeAll()
         elements.removeAll()
-        return _ParserStacks(members: members, elements: elements)
+        return _ParserStacks(members: members, elements: elements, strings: strings)
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
@@ -237,7 +240,9 @@ struct _JSONParserState: ~Copyable {
             }
         }
         i = j + 1
-        return String(decoding: UnsafeBufferPointer(start: p + start, count: j - start), as: UTF8.self)
+        let n = j - start
+        if n >= 16, n <= _StringInterner.maxLength, let strings { return strings.string(p + start, count: n) }
+        return String(decoding: UnsafeBufferPointer(start: p + start, count: n), as: UTF8.self)
     }
 
     func controlCharacter(_ c: UInt8, at offset: Int) -> JSONParseError {

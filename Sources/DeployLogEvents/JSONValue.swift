@@ -91,6 +91,39 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
+    /// The index of `key` found by a scan (-1: absent); nil when the key's bytes are not
+    /// contiguous (the caller then searches).
+    @inline(__always)
+    func smallObjectIndex(of key: String) -> Int? {
+        let n = key.utf8.count
+        return key.utf8.withContiguousStorageIfAvailable { k -> Int in
+            for i in members.indices where members[i].key.utf8.count == n {
+                let equal = members[i].key.utf8.withContiguousStorageIfAvailable { m in JSONObject.bytesEqual(m, k) }
+                if equal ?? _utf8Equal(members[i].key, k) { return i }
+            }
+            return -1
+        }
+    }
+
+    /// Whether two buffers of the same length hold the same bytes (inline: keys are short).
+    @inline(__always)
+    static func bytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return a.count == b.count }
+        let n = a.count
+        var i = 0
+        while i + 8 <= n {
+            if UnsafeRawPointer(pa + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(pb + i).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if pa[i] != pb[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
     @usableFromInline
     func index(of key: String) -> (found: Bool, index: Int) {
         var lo = 0
@@ -108,6 +141,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
 
     public subscript(key: String) -> JSONValue? {
         get {
+            // A small object (an event's data): a scan comparing only keys of the same length,
+            // cheaper than the binary search's comparisons of whole keys.
+            if members.count <= 16, let hit = smallObjectIndex(of: key) {
+                return hit < 0 ? Optional.none : members[hit].value
+            }
             let (found, i) = index(of: key)
             // Not `found ? value : nil`: JSONValue is ExpressibleByNilLiteral, so that `nil`
             // would become `.null` and a missing key would read as present.

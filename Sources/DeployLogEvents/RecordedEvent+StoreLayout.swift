@@ -6,9 +6,9 @@ extension RecordedEvent {
     /// general decoder then decides), so it never accepts what that decoder would refuse.
     static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> RecordedEvent? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
-        var stacks = cache.stacks ?? _ParserStacks()
+        var stacks = cache.stacks ?? _ParserStacks(interning: cache.interning)
         cache.stacks = nil
-        if !stacks.isUnique() { stacks = _ParserStacks() }
+        if !stacks.isUnique() { stacks = _ParserStacks(interning: cache.interning) }
         var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks)
         defer { cache.stacks = st.takeStacks() }
         do {
@@ -47,9 +47,15 @@ extension RecordedEvent {
     public struct DecodeCache: Sendable {
         var stream = ""
         var type = ""
+        /// Event types seen (`decodeFoldFields`), so that each is allocated once.
+        var types: [(name: String, code: UInt8)] = []
         /// The parser's stacks, reused from one event to the next.
         var stacks: _ParserStacks?
-        public init() {}
+        /// Whether strings that come back from event to event are shared (costs a table of them).
+        let interning: Bool
+        public init() { interning = false }
+        /// A cache for a long run of events: `interning` shares the strings that come back.
+        package init(interning: Bool) { self.interning = interning }
     }
 }
 

@@ -63,20 +63,38 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// One event as the projectors see it: its kind, resolved once, and the recorded event.
+/// One event as the projectors see it: its kind, resolved once, its position, `occurredAt` and
+/// `data` (what every projector reads; the rest of the envelope is not kept).
 public struct ProjectedEvent: Sendable {
     public var kind: EventKind
-    public var event: RecordedEvent
+    public var position: Int64
+    public var occurredAt: Timestamp
+    /// The event's `data` object (empty when `data` is not an object).
+    public var data: EventData
 
     public init(_ event: RecordedEvent) {
-        self.kind = EventKind(type: event.type, schemaVersion: event.schemaVersion)
-        self.event = event
+        self.init(
+            kind: EventKind(type: event.type, schemaVersion: event.schemaVersion), position: event.position,
+            occurredAt: event.occurredAt, data: event.data)
     }
 
-    public var position: Int64 { event.position }
-    public var occurredAt: Timestamp { event.occurredAt }
-    /// The event's `data` object (empty when `data` is not an object).
-    public var data: EventData { EventData(event.data.objectValue ?? JSONObject()) }
+    init(kind: EventKind, position: Int64, occurredAt: Timestamp, data: JSONValue) {
+        self.kind = kind
+        self.position = position
+        self.occurredAt = occurredAt
+        self.data = EventData(data.objectValue ?? JSONObject())
+    }
+
+    /// The event a fold read from a file store (`typeCode` from `classify`).
+    init(_ f: FoldFields) {
+        self.init(
+            kind: f.schemaVersion == 1 ? EventKind(rawValue: f.typeCode) ?? .unknown : .unknown, position: f.position,
+            occurredAt: f.occurredAt, data: f.data)
+    }
+
+    /// The `typeCode` of `type` for `FileStore.readFoldFields`: its kind at schema version 1.
+    @Sendable
+    static func classify(_ type: String) -> UInt8 { EventKind(type: type).rawValue }
 }
 
 /// Lenient access to the fields of an event's `data`: a projector is a total function, so a

@@ -72,6 +72,7 @@ public struct MetricsProjector: Projector {
     public private(set) var lastOccurredAt: Timestamp?
     private var index: [String: Int] = [:]
     private var rollbackIndex: [String: Int] = [:]
+    private var recent = RecentLookup()
 
     public init() {}
 
@@ -95,12 +96,12 @@ public struct MetricsProjector: Projector {
                 pipelines.append(facts)
             }
         case .pipelineCompleted, .pipelineFailed, .pipelineRolledBack:
-            guard let id = d.string("pipelineId"), let i = index[id] else { return }
+            guard let id = d.string("pipelineId"), let i = recent.find(id, in: index) else { return }
             let outcome: Outcome =
                 e.kind == .pipelineCompleted ? .completed : e.kind == .pipelineFailed ? .failed : .rolledBack
             pipelines[i].terminals.append(Terminal(outcome: outcome, at: e.occurredAt))
         case .stageStarted, .stageCompleted, .stageFailed, .stageSkipped:
-            guard let id = d.string("pipelineId"), let i = index[id] else { return }
+            guard let id = d.string("pipelineId"), let i = recent.find(id, in: index) else { return }
             let order = d.int("stageOrder") ?? 0
             var s: Int
             if let existing = pipelines[i].stages.lastIndex(where: { $0.stageOrder == order }) {

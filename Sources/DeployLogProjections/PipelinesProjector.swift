@@ -57,6 +57,7 @@ public struct PipelinesProjector: Projector {
     public private(set) var pipelines: [Pipeline] = []
     public private(set) var stages: [Stage] = []
     private var index: [String: Int] = [:]
+    private var recent = RecentLookup()
 
     public init() {}
 
@@ -101,7 +102,7 @@ public struct PipelinesProjector: Projector {
 
     private mutating func stage(_ e: ProjectedEvent) {
         let d = e.data
-        guard let pipelineId = d.string("pipelineId"), let p = index[pipelineId] else { return }
+        guard let pipelineId = d.string("pipelineId"), let p = recent.find(pipelineId, in: index) else { return }
         let order = d.int("stageOrder") ?? 0
         let name = d.string("stageName") ?? ""
         var s: Int
@@ -145,7 +146,7 @@ public struct PipelinesProjector: Projector {
 
     private mutating func terminal(_ e: ProjectedEvent) {
         let d = e.data
-        guard let pipelineId = d.string("pipelineId"), let p = index[pipelineId] else { return }
+        guard let pipelineId = d.string("pipelineId"), let p = recent.find(pipelineId, in: index) else { return }
         switch e.kind {
         case .pipelineCompleted: pipelines[p].status = "completed"
         case .pipelineFailed:

@@ -186,12 +186,11 @@ public struct PointInTime: Sendable {
                 }
                 boundary += snapshotInterval
             }
-            try store.read(from: from + 1, filter: filter, limit: nil) { e in
+            try Projections.read(store, from: from + 1, filter: filter, limit: nil) { e in
                 while e.position > boundary, snapshotTo != nil { saveBoundary() }
-                state.apply(ProjectedEvent(e))
+                state.apply(e)
                 folded += 1
                 if folded & 4095 == 0 { progress?(e.position) }
-                return true
             }
             while boundary <= position, snapshotTo != nil { saveBoundary() }
             state.advance(to: position, occurredAt: try occurredAt(position))

@@ -45,10 +45,7 @@ public struct Projections: Sendable, Equatable {
         let head = try store.head().position
         let last = min(position ?? head, head)
         guard last > 0 else { return p }
-        try store.read(from: 1, filter: EventFilter(), limit: Int(last)) { e in
-            p.apply(e)
-            return true
-        }
+        try read(store, limit: Int(last)) { e in p.apply(e) }
         return p
     }
 
@@ -58,10 +55,44 @@ public struct Projections: Sendable, Equatable {
         let head = try store.head().position
         let last = min(position ?? head, head)
         guard last > 0 else { return p }
-        try store.read(from: 1, filter: EventFilter(), limit: Int(last)) { e in
-            p.apply(ProjectedEvent(e))
+        if var state = p as? StateProjector {
+            // The state reads few types: the index skips the others without decoding them,
+            // then the state moves to the last position as if it had folded them (they only
+            // move it).
+            let filter = EventFilter(types: StateProjector.readsTypes, throughPosition: last)
+            try read(store, from: 1, filter: filter, limit: nil) { e in state.apply(e) }
+            var at: Timestamp? = nil
+            try store.read(from: last, filter: EventFilter(), limit: 1) { e in
+                at = e.occurredAt
+                return false
+            }
+            state.advance(to: last, occurredAt: at)
+            if let folded = state as? P { return folded }
+        }
+        try read(store, limit: Int(last)) { e in p.apply(e) }
+        return p
+    }
+
+    /// The first `limit` events of the log as the projectors see them, in order. From a file
+    /// store, only what the projectors read is decoded, ahead of `body` on the other cores.
+    static func read(_ store: any EventStore, limit: Int, _ body: (ProjectedEvent) -> Void) throws {
+        try read(store, from: 1, filter: EventFilter(), limit: limit) { e in body(e) }
+    }
+
+    /// The events of `store.read(from:filter:limit:)` as the projectors see them.
+    static func read(
+        _ store: any EventStore, from position: Int64, filter: EventFilter, limit: Int?, _ body: (ProjectedEvent) throws -> Void
+    ) throws {
+        if let files = store as? FileStore {
+            try files.readFoldFields(from: position, filter: filter, limit: limit, classify: ProjectedEvent.classify) { f in
+                try body(ProjectedEvent(f))
+                return true
+            }
+            return
+        }
+        try store.read(from: position, filter: filter, limit: limit) { e in
+            try body(ProjectedEvent(e))
             return true
         }
-        return p
     }
 }

@@ -100,3 +100,23 @@ struct SerialIDs: Sendable, Equatable {
         return (id, true)
     }
 }
+
+/// The last key found in a `[String: Int]` index, and its value: the events of a pipeline come
+/// in runs, and comparing two strings (often the same storage) is cheaper than hashing one.
+/// Only for indexes whose entries never change once made. Not state: equal to any other.
+struct RecentLookup: Sendable, Equatable {
+    private var key = ""
+    private var value = -1
+
+    static func == (_: RecentLookup, _: RecentLookup) -> Bool { true }
+
+    /// `index[key]`.
+    @inline(__always)
+    mutating func find(_ key: String, in index: [String: Int]) -> Int? {
+        if value >= 0, key == self.key { return value }
+        guard let v = index[key] else { return nil }
+        self.key = key
+        value = v
+        return v
+    }
+}

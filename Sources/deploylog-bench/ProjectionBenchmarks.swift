@@ -29,32 +29,56 @@ extension Benchmarks {
                 i = end
             }
             workload = []
+            // For profiling: DEPLOYLOG_BENCH_FOLD_ONLY=all|state|read runs only that fold, and
+            // prints its figures as notes.
+            if let only = ProcessInfo.processInfo.environment["DEPLOYLOG_BENCH_FOLD_ONLY"] {
+                for rep in 1...config.repetitions {
+                    var wall = 0.0
+                    let cpu = try cpuTimed {
+                        wall = try timed {
+                            switch only {
+                            case "state": _ = try Projections.fold(StateProjector.self, store)
+                            case "read": try store.read(from: 1, filter: EventFilter(), limit: nil) { _ in true }
+                            default: _ = try Projections.fold(store)
+                            }
+                        }
+                    }
+                    note("\(only) \(rep): \((Double(n) / wall).short)/s, CPU \(Int(cpu * 1e9 / Double(n))) ns per event")
+                }
+                return
+            }
             var all: [Double] = []
             var stateOnly: [Double] = []
             var readOnly: [Double] = []
             for rep in 1...config.repetitions {
                 var count = 0
-                let tr = try timed {
-                    try store.read(from: 1, filter: EventFilter(), limit: nil) { _ in
-                        count += 1
-                        return true
+                var tr = 0.0
+                let cr = try cpuTimed {
+                    tr = try timed {
+                        try store.read(from: 1, filter: EventFilter(), limit: nil) { _ in
+                            count += 1
+                            return true
+                        }
                     }
                 }
                 guard count == n else { throw BenchError("read \(count) of \(n) events") }
                 readOnly.append(Double(n) / tr)
                 var p = Projections()
-                let t = try timed { p = try Projections.fold(store) }
+                var t = 0.0
+                let c = try cpuTimed { t = try timed { p = try Projections.fold(store) } }
                 guard p.state.position == Int64(n), !p.pipelines.pipelines.isEmpty else {
                     throw BenchError("fold reached position \(p.state.position) of \(n)")
                 }
                 all.append(Double(n) / t)
                 var s = StateProjector()
-                let ts = try timed { s = try Projections.fold(StateProjector.self, store) }
+                var ts = 0.0
+                let cs = try cpuTimed { ts = try timed { s = try Projections.fold(StateProjector.self, store) } }
                 guard s.position == Int64(n) else { throw BenchError("state fold reached \(s.position) of \(n)") }
                 stateOnly.append(Double(n) / ts)
                 note(
                     "projections \(rep)/\(config.repetitions): read only \(readOnly.last!.short)/s, all projectors \(all.last!.short)/s, "
-                        + "state only \(stateOnly.last!.short)/s (\(p.pipelines.pipelines.count) pipelines)")
+                        + "state only \(stateOnly.last!.short)/s (\(p.pipelines.pipelines.count) pipelines); CPU per event: read only "
+                        + "\(Int(cr * 1e9 / Double(n))) ns, all projectors \(Int(c * 1e9 / Double(n))) ns, state only \(Int(cs * 1e9 / Double(n))) ns")
             }
             report.line("fold_read_only", median(readOnly), "events/s")
             // The projectors alone: the same fold over events already decoded in memory.
@@ -68,6 +92,7 @@ extension Benchmarks {
             for _ in 1...config.repetitions {
                 var p = Projections()
                 let t = timed { for e in decoded { p.apply(e) } }
+                note("in memory: \(Int(t * 1e9 / Double(decoded.count))) ns per event")
                 guard p.state.position == Int64(decoded.count) else { throw BenchError("in-memory fold fell short") }
                 inMemory.append(Double(decoded.count) / t)
             }
