@@ -92,9 +92,14 @@ extension ProjectionSink {
     }
 
     static func write(_ rows: [[JSONValue]], of table: Table, types: [PostgresType], to w: PostgresCopyWriter) throws {
+        var encoder = CopyRowEncoder(types: types)
         var values: [PostgresValue] = []
         values.reserveCapacity(types.count)
         for row in rows {
+            do {
+                try w.writeEncodedRow { try encoder.encode(row, to: &$0) }
+                continue
+            } catch is CopyRowEncoder.SlowPath {}
             values.removeAll(keepingCapacity: true)
             for (index, type) in types.enumerated() {
                 values.append(try value(row[index], as: type, column: table.columns[index], table: table.name))
