@@ -204,12 +204,25 @@ extension Benchmarks {
             workload = []
             let admin = try PostgresConnection(readURL)
             defer { admin.close() }
+            var traced: Set<String> = []
             func rebuild(_ store: any EventStore, _ label: String) throws -> Double {
                 try admin.execute(script: "CHECKPOINT")
                 let sink = try ProjectionSink(connection: try PostgresConnection(readURL), store: store)
                 defer { sink.connection.close() }
+                // The first rebuild of each store notes its steps with their start times.
+                let trace = traced.insert(label).inserted
+                var start = monotonicSeconds()
+                if trace {
+                    sink.progress = { step in
+                        note("rebuild from the \(label): +\(String(format: "%.2f", monotonicSeconds() - start)) s \(step)")
+                    }
+                }
                 var result: SinkReport?
-                let t = try timed { result = try sink.rebuild() }
+                let t = try timed {
+                    start = monotonicSeconds()
+                    result = try sink.rebuild()
+                }
+                if trace { note("rebuild from the \(label): +\(String(format: "%.2f", t)) s committed") }
                 guard let result, result.head.position == Int64(n) else {
                     throw BenchError("\(label) rebuild reached position \(result?.head.position ?? -1) of \(n)")
                 }
