@@ -35,33 +35,91 @@ extension PostgresStore {
     func readExamining(
         from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool
     ) throws -> Int64 {
+        try readExamining(
+            from: position, filter: filter, limit: limit, decode: PageDecoder.recordedEvent,
+            matches: { filter.matches($0) }, position: \.position,
+            interning: (limit ?? Int.max) > PostgresStore.internFrom, body)
+    }
+
+    /// Reads of more events than this share the strings that come back from event to event
+    /// (ids, names: `RecordedEvent.DecodeCache(interning:)`), as the file store's reads do;
+    /// shorter ones do not pay for the table.
+    static let internFrom = 512
+
+    /// As `read`, but only what a fold reads of each event is decoded (`FoldFields`: the rest
+    /// of the envelope is checked, not built), ahead of `body` on the reading thread.
+    /// `classify` gives each type's `typeCode` (once per type and decoding thread). The
+    /// columns are checked against the event as far as fold fields go (position, type, time).
+    @discardableResult
+    package func readFoldFields(
+        from position: Int64, filter: EventFilter, limit: Int?, classify: @escaping @Sendable (String) -> UInt8,
+        _ body: (FoldFields) throws -> Bool
+    ) throws -> Int64 {
+        try readExamining(
+            from: position, filter: filter, limit: limit,
+            decode: { row, position, bytes, cache in
+                let f: FoldFields
+                if let fast = RecordedEvent.decodeFoldFields(bytes, cache: &cache, classify: classify) {
+                    f = fast
+                } else {
+                    // Another layout (extra envelope fields, non-canonical metadata): the general decoder.
+                    let e = try RecordedEvent.decode(canonical: bytes, cache: &cache)
+                    f = FoldFields(
+                        position: e.position, type: e.type, typeCode: classify(e.type),
+                        schemaVersion: e.schemaVersion, occurredAt: e.occurredAt, data: e.data)
+                }
+                guard f.position == position else {
+                    throw StoreError(
+                        .corruption, "position \(position): the event says position \(f.position)",
+                        position: position)
+                }
+                return f
+            }, matches: { filter.matchesFoldFields($0) }, position: \.position, interning: true, body)
+    }
+
+    /// The read itself, each row decoded by `decode` (on the reading thread, ahead of `body`),
+    /// checked by `matches` and delivered in order.
+    func readExamining<T: Sendable>(
+        from position: Int64, filter: EventFilter, limit: Int?, decode: @escaping PageDecoder.Decode<T>,
+        matches: (T) -> Bool, position at: (T) -> Int64, interning: Bool, _ body: (T) throws -> Bool
+    ) throws -> Int64 {
         let start = max(position, 1)
         if limit == 0 { return start - 1 }
         let head = try head().position
         let upper = min(head, filter.throughPosition ?? Int64.max)
         guard start <= upper else { return start - 1 }
-        let reader = PageReader(self, ReadQuery(filter), from: start, through: upper, limit: limit)
+        let reader = PageReader<T>(
+            self, ReadQuery(filter), from: start, through: upper, limit: limit, interning: interning, decode: decode)
         defer { reader.cancel() }
         var delivered = 0
-        while let events = try reader.next() {
-            for e in events {
-                // The same conditions, checked again on the decoded event (not the columns).
-                guard filter.matches(e) else {
-                    throw StoreError(
-                        .corruption, "position \(e.position): the row's columns do not match its event",
-                        position: e.position)
+        while let chunks = try reader.next() {
+            var last: Int64?
+            for chunk in chunks {
+                for e in chunk.events {
+                    // The same conditions, checked again on the decoded event (not the columns).
+                    guard matches(e) else {
+                        throw StoreError(
+                            .corruption, "position \(at(e)): the row's columns do not match its event",
+                            position: at(e))
+                    }
+                    if try !body(e) { return at(e) }
+                    delivered += 1
                 }
-                if try !body(e) { return e.position }
-                delivered += 1
+                // A bad row: the events before it were delivered, as the file store does.
+                if let failure = chunk.failure { throw failure }
+                if let e = chunk.events.last { last = at(e) }
             }
-            if let limit, delivered >= limit { return events.last?.position ?? upper }
+            if let limit, delivered >= limit { return last ?? upper }
         }
         return upper
     }
 
-    /// Decodes the rows of one page (`PostgresStoreSQL.readColumns`), in order, on every core
-    /// when there are many.
-    func decode(_ rows: PostgresResult, with decoder: inout PageDecoder) throws -> [RecordedEvent] {
+    /// Decodes the rows of one page (`PostgresStoreSQL.readColumns`), in order, in chunks, on
+    /// two threads when there are many (`decoders` holds one scratch space per thread, kept
+    /// from page to page).
+    func decode<T: Sendable>(
+        _ rows: PostgresResult, with decoders: inout [PageDecoder], _ decode: PageDecoder.Decode<T>
+    ) throws -> [DecodedChunk<T>] {
         let count = rows.count
         if count == 0 { return [] }
         // Dictionaries added since we looked (by a newer writer) are read once.
@@ -77,13 +135,13 @@ extension PostgresStore {
         let workers = count >= 512 ? 2 : 1
         let dictionaries = decompressor
         if workers == 1 {
-            return try decoder.decode(rows, 0..<count, decompressor: dictionaries).get()
+            return [decoders[0].decode(rows, 0..<count, decompressor: dictionaries, decode)]
         }
+        while decoders.count < workers { decoders.append(PageDecoder(interning: decoders[0].interning)) }
         let chunk = 128
         let chunks = (count + chunk - 1) / chunk
-        var results = [Result<[RecordedEvent], StoreError>](repeating: .success([]), count: chunks)
+        var results = [DecodedChunk<T>](repeating: DecodedChunk(events: []), count: chunks)
         let next = ChunkTaker()
-        var decoders = [decoder, PageDecoder()]
         results.withUnsafeMutableBufferPointer { out in
             decoders.withUnsafeMutableBufferPointer { scratch in
                 // Each worker writes only its own decoder and the result slots of its chunks.
@@ -92,16 +150,15 @@ extension PostgresStore {
                     let (out, scratch) = shared.value
                     while let c = next.take(below: chunks) {
                         out[c] = scratch[w].decode(
-                            rows, (c * chunk)..<min(count, (c + 1) * chunk), decompressor: dictionaries)
+                            rows, (c * chunk)..<min(count, (c + 1) * chunk), decompressor: dictionaries, decode)
                     }
                 }
             }
         }
-        decoder = decoders[0]
-        var events = [RecordedEvent]()
-        events.reserveCapacity(count)
-        for r in results { events.append(contentsOf: try r.get()) }
-        return events
+        // The chunks as they are (no copy of every event into one array), up to the first
+        // that holds a bad row.
+        if let bad = results.firstIndex(where: { $0.failure != nil }) { results.removeSubrange((bad + 1)...) }
+        return results
     }
 }
 
@@ -109,22 +166,26 @@ extension PostgresStore {
 /// starts the fetch of the next page (on another thread and connection, `PageFetch`) as soon
 /// as a page's rows arrive, then decodes them (on every core) while that fetch is in flight,
 /// and queues the events for `next()`, at most `ahead` pages in advance.
-final class PageReader: @unchecked Sendable {
-    static let ahead = 2
+final class PageReader<T: Sendable>: @unchecked Sendable {
+    static var ahead: Int { 2 }
     private let condition = NSCondition()
-    private var ready: [Result<[RecordedEvent], StoreError>] = []
+    /// Decoded pages, each as its chunks in order.
+    private var ready: [Result<[DecodedChunk<T>], StoreError>] = []
     private var finished = false
     private var cancelled = false
 
-    init(_ store: PostgresStore, _ query: ReadQuery, from start: Int64, through upper: Int64, limit: Int?) {
+    init(
+        _ store: PostgresStore, _ query: ReadQuery, from start: Int64, through upper: Int64, limit: Int?,
+        interning: Bool, decode: @escaping PageDecoder.Decode<T>
+    ) {
         let pageSize = store.options.readPageSize
         DispatchQueue.global().async { [self] in
             var fetched = 0
             func want() -> Int { min(pageSize, limit.map { $0 - fetched } ?? Int.max) }
             var fetch = PageFetch(store, query, from: start, through: upper, limit: want())
-            var decoder = PageDecoder()
+            var decoders = [PageDecoder(interning: interning)]
             while true {
-                let page: Result<[RecordedEvent], StoreError>
+                let page: Result<[DecodedChunk<T>], StoreError>
                 var next: PageFetch?
                 do {
                     let rows = try fetch.rows()
@@ -136,7 +197,7 @@ final class PageReader: @unchecked Sendable {
                     {
                         next = PageFetch(store, query, from: last + 1, through: upper, limit: want())
                     }
-                    page = isCancelled ? .success([]) : .success(try store.decode(rows, with: &decoder))
+                    page = isCancelled ? .success([]) : .success(try store.decode(rows, with: &decoders, decode))
                 } catch {
                     page = .failure(error as? StoreError ?? StoreError(.io, "reading: \(error)"))
                     next = nil
@@ -166,8 +227,8 @@ final class PageReader: @unchecked Sendable {
         return !cancelled
     }
 
-    /// The next page's events in order; nil after the last.
-    func next() throws(StoreError) -> [RecordedEvent]? {
+    /// The next page's events in order (in chunks); nil after the last.
+    func next() throws(StoreError) -> [DecodedChunk<T>]? {
         condition.lock()
         while ready.isEmpty && !finished { condition.wait() }
         guard !ready.isEmpty else {
@@ -219,15 +280,39 @@ final class PageFetch: @unchecked Sendable {
 
 /// Scratch space for decoding rows on one thread.
 struct PageDecoder {
+    /// What a read makes of one row (`position, payload, packed_length, dictionary_id, hash`),
+    /// given its position column and its canonical bytes (decompressed, unpacked).
+    typealias Decode<T> =
+        @Sendable (_ row: PostgresRow, _ position: Int64, _ canonical: UnsafeRawBufferPointer, _ cache: inout RecordedEvent.DecodeCache)
+        throws -> T
+
     var packed = [UInt8]()
     var canonical = [UInt8]()
-    var cache = RecordedEvent.DecodeCache()
+    var cache: RecordedEvent.DecodeCache
+    let interning: Bool
 
-    /// Decodes rows `range` of `rows` (`position, payload, packed_length, dictionary_id, hash`).
-    mutating func decode(_ rows: PostgresResult, _ range: Range<Int>, decompressor: LZ4Decompressor) -> Result<
-        [RecordedEvent], StoreError
-    > {
-        var out = [RecordedEvent]()
+    /// `interning`: strings that come back from event to event are shared (long reads).
+    init(interning: Bool = false) {
+        self.interning = interning
+        cache = RecordedEvent.DecodeCache(interning: interning)
+    }
+
+    /// The full decode of `read`: the event, its position checked, the row's chain hash attached.
+    static let recordedEvent: Decode<RecordedEvent> = { row, position, bytes, cache in
+        var e = try RecordedEvent.decode(canonical: bytes, cache: &cache)
+        guard e.position == position else {
+            throw StoreError(
+                .corruption, "position \(position): the event says position \(e.position)", position: position)
+        }
+        e.hash = try row.bytes(4)
+        return e
+    }
+
+    /// Decodes rows `range` of `rows` with `decode`, up to the first bad one.
+    mutating func decode<T>(
+        _ rows: PostgresResult, _ range: Range<Int>, decompressor: LZ4Decompressor, _ decode: Decode<T>
+    ) -> DecodedChunk<T> {
+        var out = [T]()
         out.reserveCapacity(range.count)
         for i in range {
             let row = rows[i]
@@ -236,35 +321,30 @@ struct PageDecoder {
                 position = try row.int64(0)
                 let packedLength = Int(try row.int32(2))
                 let dictionaryId = UInt32(truncatingIfNeeded: try row.int32(3))
-                var e = try event(
+                let n = try payload(
                     row, position: position, packedLength: packedLength, dictionaryId: dictionaryId,
                     decompressor: decompressor)
-                e.hash = try row.bytes(4)
-                out.append(e)
+                let value = try canonical.withUnsafeBytes { s in
+                    try decode(row, position, UnsafeRawBufferPointer(rebasing: s[0..<n]), &cache)
+                }
+                out.append(value)
             } catch let e as StoreError {
-                return .failure(e)
+                return DecodedChunk(events: out, failure: e)
             } catch {
-                return .failure(StoreError(.corruption, "position \(position): \(error)", position: position))
+                return DecodedChunk(
+                    events: out, failure: StoreError(.corruption, "position \(position): \(error)", position: position))
             }
         }
-        return .success(out)
+        return DecodedChunk(events: out)
     }
 
-    /// The event of one row's payload: decompressed, unpacked, decoded, its position checked.
+    /// The event of one row's payload: decompressed, unpacked, decoded, its position checked
+    /// (`verify`, which reads other columns too).
     mutating func event(
         _ row: PostgresRow, position: Int64, packedLength: Int, dictionaryId: UInt32, decompressor: LZ4Decompressor
     ) throws -> RecordedEvent {
-        let n: Int
-        do {
-            n = try row.withBytes(1) { payload in
-                guard let payload else { throw LZ4Error("the payload is NULL") }
-                return try StoredEventCodec.decodePayload(
-                    payload, packedLength: packedLength, dictionaryId: dictionaryId, decompressor: decompressor,
-                    packed: &packed, into: &canonical)
-            }
-        } catch {
-            throw StoreError(.corruption, "position \(position): \(error)", position: position)
-        }
+        let n = try payload(
+            row, position: position, packedLength: packedLength, dictionaryId: dictionaryId, decompressor: decompressor)
         let e: RecordedEvent
         do {
             e = try canonical.withUnsafeBytes { (s) throws(EventDecodingError) -> RecordedEvent in
@@ -279,6 +359,28 @@ struct PageDecoder {
         }
         return e
     }
+
+    /// One row's payload decompressed and unpacked into `canonical`; returns its length.
+    mutating func payload(
+        _ row: PostgresRow, position: Int64, packedLength: Int, dictionaryId: UInt32, decompressor: LZ4Decompressor
+    ) throws -> Int {
+        do {
+            return try row.withBytes(1) { payload in
+                guard let payload else { throw LZ4Error("the payload is NULL") }
+                return try StoredEventCodec.decodePayload(
+                    payload, packedLength: packedLength, dictionaryId: dictionaryId, decompressor: decompressor,
+                    packed: &packed, into: &canonical)
+            }
+        } catch {
+            throw StoreError(.corruption, "position \(position): \(error)", position: position)
+        }
+    }
+}
+
+/// The events of consecutive rows, and the error of the row after them when it is bad.
+struct DecodedChunk<T> {
+    var events: [T]
+    var failure: StoreError? = nil
 }
 
 /// A read's SQL: the conditions of its filter, each a parameter.

@@ -73,8 +73,9 @@ public struct Projections: Sendable, Equatable {
         return p
     }
 
-    /// The first `limit` events of the log as the projectors see them, in order. From a file
-    /// store, only what the projectors read is decoded, ahead of `body` on the other cores.
+    /// The first `limit` events of the log as the projectors see them, in order. From a store
+    /// that reads fold fields (the file store, the PostgreSQL store), only what the projectors
+    /// read is decoded, ahead of `body` on another thread.
     static func read(_ store: any EventStore, limit: Int, _ body: (ProjectedEvent) -> Void) throws {
         try read(store, from: 1, filter: EventFilter(), limit: limit) { e in body(e) }
     }
@@ -83,8 +84,8 @@ public struct Projections: Sendable, Equatable {
     static func read(
         _ store: any EventStore, from position: Int64, filter: EventFilter, limit: Int?, _ body: (ProjectedEvent) throws -> Void
     ) throws {
-        if let files = store as? FileStore {
-            try files.readFoldFields(from: position, filter: filter, limit: limit, classify: ProjectedEvent.classify) { f in
+        if let folding = store as? any FoldFieldsReading {
+            try folding.readFoldFields(from: position, filter: filter, limit: limit, classify: ProjectedEvent.classify) { f in
                 try body(ProjectedEvent(f))
                 return true
             }
