@@ -4,7 +4,9 @@ import DeployLogProjections
 
 extension ProjectionSink {
     /// Loads every table of `projector` from `projections` with binary COPY (the tables are
-    /// empty); returns the rows written.
+    /// empty, emptied or made in the caller's transaction); returns the rows written. Each
+    /// table's foreign keys and plain indexes are set aside while it fills and put back after
+    /// (`DeferredChecks`).
     func load(
         _ projector: SinkProjector, _ projections: Projections, schema: String, on c: PostgresConnection
     ) throws -> Int {
@@ -12,9 +14,11 @@ extension ProjectionSink {
         for table in projector.tables(of: projections) {
             progress?("loading \(table.name): \(table.rows.count) rows")
             let types = try columnTypes(of: table, schema: schema, on: c)
+            let deferred = try DeferredChecks.setAside(table: table.name, schema: schema, on: c)
             rows += try c.copyIn(schema: schema, table: table.name, columns: table.columns, columnTypes: types) { w in
                 try Self.write(table.rows, of: table, types: types, to: w)
             }
+            try deferred.restore(table: table.name, schema: schema, on: c)
             try resetSequence(of: table.name, schema: schema, on: c)
             try faultHook?("loaded \(table.name)")
         }
