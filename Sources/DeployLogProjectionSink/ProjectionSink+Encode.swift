@@ -7,7 +7,11 @@ import DeployLogPostgres
 /// row through `ProjectionSink.value(_:as:column:table:)` and `writeRow` instead, so the bytes
 /// and the errors are those of that path.
 struct CopyRowEncoder {
-    enum Kind { case int2, int4, int8, bool, timestamp, jsonb, text, other }
+    enum Kind {
+        case int2, int4, int8, bool, timestamp, jsonb, text, other
+        /// text[] or varchar[] (their element type's OID): arrays of strings and NULLs.
+        case textArray(UInt32)
+    }
 
     struct SlowPath: Error {}
 
@@ -26,6 +30,7 @@ struct CopyRowEncoder {
             case .timestamp, .timestamptz: .timestamp
             case .jsonb: .jsonb
             case .text, .varchar, .bpchar: .text
+            case _ where type.elementType == .text || type.elementType == .varchar: .textArray(type.elementType!.oid)
             default: .other
             }
         }
@@ -91,6 +96,34 @@ struct CopyRowEncoder {
                     swap(&json.bytes, &b)
                     json.write(cell)
                     swap(&json.bytes, &b)
+                }
+                try Self.patchLength(at: lengthAt, in: &b)
+            case .textArray(let element):
+                // `array_send`, as `PostgresValue.array` writes it: dimensions (1, or 0 when
+                // empty), a has-NULL flag, the element type, length and lower bound (1), then
+                // each element as a length (-1 for NULL) and its bytes.
+                guard case .array(let items) = cell else { throw SlowPath() }
+                let lengthAt = b.count
+                b.appendBE(Int32(0))
+                b.appendBE(Int32(items.isEmpty ? 0 : 1))
+                b.appendBE(Int32(items.contains(where: \.isNull) ? 1 : 0))
+                b.appendBE(element)
+                if !items.isEmpty {
+                    b.appendBE(Int32(items.count))
+                    b.appendBE(Int32(1))
+                }
+                for item in items {
+                    switch item {
+                    case .null:
+                        b.appendBE(Int32(-1))
+                    case .string(let s):
+                        let itemAt = b.count
+                        b.appendBE(Int32(0))
+                        b.append(contentsOf: s.utf8)
+                        try Self.patchLength(at: itemAt, in: &b)
+                    default:
+                        throw SlowPath()
+                    }
                 }
                 try Self.patchLength(at: lengthAt, in: &b)
             case .other:
