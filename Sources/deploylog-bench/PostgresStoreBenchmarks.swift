@@ -73,12 +73,14 @@ extension Benchmarks {
             }
             store = try PostgresStore.open(url: url)
             var count = 0
+            let cpuBefore = processCPUSeconds()
             let tRead = try timed {
                 try store!.read(from: 1, filter: EventFilter(), limit: nil) { _ in
                     count += 1
                     return true
                 }
             }
+            let cpuRead = processCPUSeconds() - cpuBefore
             guard count == n else { throw BenchError("read \(count) events, \(n) appended") }
             // The reference: the same rows' bytes by binary COPY into a plain table. The rows
             // are read back in binary first (not timed), so both sides send the same bytes.
@@ -117,7 +119,8 @@ extension Benchmarks {
             note(
                 "postgres \(rep)/\(config.repetitions): \(n) events: append \(batched.last!.short)/s (batches of 10000), "
                     + "raw COPY \(raw.last!.short)/s (ratio \(String(format: "%.2f", batched.last! / raw.last!))), "
-                    + "read+decode \(read.last!.short)/s, one per transaction \(one.last!.short)/s")
+                    + "read+decode \(read.last!.short)/s (\(String(format: "%.2f", cpuRead * 1e6 / Double(n))) µs CPU/event here, "
+                    + "the server's not counted), one per transaction \(one.last!.short)/s")
         }
         try admin.execute(
             script: "DROP SCHEMA IF EXISTS deploylog CASCADE; DROP SCHEMA IF EXISTS deploylog_bench CASCADE")
