@@ -162,6 +162,9 @@ extension PostgresStore {
     }
 }
 
+/// The projections' folds read fold fields from the PostgreSQL store too.
+extension PostgresStore: FoldFieldsReading {}
+
 /// The pages of one read, fetched and decoded ahead of the reader on a thread of its own: it
 /// starts the fetch of the next page (on another thread and connection, `PageFetch`) as soon
 /// as a page's rows arrive, then decodes them (on every core) while that fetch is in flight,

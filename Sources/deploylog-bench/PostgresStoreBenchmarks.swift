@@ -230,12 +230,14 @@ extension Benchmarks {
                     throw BenchError("\(label) rebuild reached position \(result?.head.position ?? -1) of \(n)")
                 }
                 var fold = Projections()
+                let cpuBefore = processCPUSeconds()
                 let tFold = try timed { fold = try Projections.fold(store, upTo: Int64(n)) }
+                let cpuFold = processCPUSeconds() - cpuBefore
                 guard fold.state.position == Int64(n) else { throw BenchError("\(label) fold fell short") }
                 let rows = result.entries.reduce(0) { $0 + $1.rows }
                 note(
                     "rebuild from the \(label): \(String(format: "%.2f", t)) s for \(n) events, \(rows) rows "
-                        + "(the fold alone: \(String(format: "%.2f", tFold)) s)")
+                        + "(the fold alone: \(String(format: "%.2f", tFold)) s, \(String(format: "%.2f", cpuFold)) s CPU here)")
                 return t
             }
             var fromPostgres: [Double] = []

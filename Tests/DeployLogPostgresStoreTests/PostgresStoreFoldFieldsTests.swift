@@ -59,6 +59,8 @@ final class PostgresStoreFoldFieldsTests: XCTestCase {
     func testFoldFieldsAreThoseOfTheFullReadInEveryPageSize() throws {
         try withTestDatabase(prefix: "pgstore_fold_fields") { url in
             let created = try PostgresStore.create(url: url)
+            // What the projections' folds look for.
+            XCTAssertNotNil((created as any EventStore) as? any FoldFieldsReading)
             let events = (0..<3000).map { event($0 % 2 == 0 ? "pipeline-even" : "environment-odd", $0) }
             try created.append(events)
             for pageSize in [97, 4096] {
