@@ -131,6 +131,49 @@ enum PostgresStoreSQL {
         """,
         parameterTypes: columnTypes.map { $0.arrayType! })
 
+    /// Small appends in one round trip (sent after `lock` in the same pipeline, so it runs under
+    /// the lock with a snapshot taken after it was granted): the rows of `insertRows` ($1 … $13)
+    /// are inserted only if what the writer assumed when it computed them still holds — the head
+    /// is position `$16` with hash `$17` (0 and NULL: empty), none of the ids in `$4` is
+    /// stored, and each stream of `$14` has the last version at the same index of `$15`
+    /// (NULL: no event). The first row (kind 3) holds the number of rows inserted (0 or all);
+    /// when it is 0, the rows of `lookUp` follow (kinds 0, 1, 2), read under the lock, for the
+    /// writer to decide again.
+    static let insertRowsUnlessChanged = PostgresStatement(
+        """
+        WITH head AS (
+            SELECT position, hash FROM deploylog.events ORDER BY position DESC LIMIT 1
+        ), stored AS (
+            SELECT e.position, e.event_id, e.stream_version FROM deploylog.events e WHERE e.event_id = ANY($4)
+        ), streams AS (
+            SELECT s.stream, s.assumed,
+                (SELECT max(e.stream_version) FROM deploylog.events e WHERE e.stream = s.stream) AS version
+            FROM unnest($14::text[], $15::bigint[]) AS s(stream, assumed)
+        ), unchanged AS (
+            SELECT coalesce((SELECT position FROM head), 0) = $16
+                AND (SELECT hash FROM head) IS NOT DISTINCT FROM $17
+                AND NOT EXISTS (SELECT FROM stored)
+                AND NOT EXISTS (SELECT FROM streams WHERE version IS DISTINCT FROM assumed) AS ok
+        ), written AS (
+            INSERT INTO deploylog.events (\(columns.joined(separator: ", ")))
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::integer[],
+                $7::timestamptz[], $8::timestamptz[], $9::json[], $10::bytea[], $11::integer[], $12::integer[],
+                $13::bytea[])
+            WHERE (SELECT ok FROM unchanged)
+            RETURNING 1
+        )
+        SELECT 3, (SELECT count(*) FROM written), NULL::bytea, NULL::uuid, NULL::bigint, NULL::text
+        UNION ALL
+        SELECT 0, h.position, h.hash, NULL, NULL, NULL FROM head h WHERE NOT (SELECT ok FROM unchanged)
+        UNION ALL
+        SELECT 1, s.position, NULL, s.event_id, s.stream_version, NULL FROM stored s
+        UNION ALL
+        SELECT 2, s.version, NULL, NULL, NULL, s.stream FROM streams s WHERE NOT (SELECT ok FROM unchanged)
+        """,
+        parameterTypes: columnTypes.map { $0.arrayType! } + [
+            PostgresType.text.arrayType!, PostgresType.int8.arrayType!, .int8, .bytea,
+        ])
+
     /// Large appends: binary COPY.
     static let copyRows =
         "COPY deploylog.events (\(columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
