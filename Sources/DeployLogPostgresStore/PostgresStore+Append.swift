@@ -60,15 +60,38 @@ extension PostgresStore {
     }
 
     /// An append in two round trips: the lock and the look-ups, then the rows and COMMIT.
-    private func appendLocked(_ events: [ProposedEvent], on c: PostgresConnection) throws -> AppendResult {
-        let locked = try lockAndLookUp(ids: events.map(\.eventId), streams: events.map(\.stream), on: c)
+    ///
+    /// A large one (COPY) does not look every id up: the look-ups cost about as much per event
+    /// as storing it, and a batch of new events finds nothing. It asks about its first and last
+    /// id only, which finds the usual retry (the same batch again), and looks every id up when
+    /// either is stored. A batch with other stored ids fails on the unique index of `event_id`
+    /// instead, before anything is committed; it is rolled back and appended again looking
+    /// every id up. So an id is still never stored twice, and a retry still gets the original
+    /// positions.
+    private func appendLocked(_ events: [ProposedEvent], everyId: Bool = false, on c: PostgresConnection) throws
+        -> AppendResult
+    {
+        let ids = events.map(\.eventId)
+        let probing = !everyId && events.count >= options.copyThreshold
+        var locked = try lockAndLookUp(ids: probing ? [ids.first!, ids.last!] : ids, streams: events.map(\.stream), on: c)
+        if probing && !locked.stored.isEmpty {
+            locked.stored = try lookUp(ids: ids, on: c).stored
+        }
         let plan = try plan(events, against: locked, now: options.clock())
         if plan.accepted.isEmpty {
             try c.query(PostgresStoreSQL.commit, [])
             remember(locked, streams: plan.streams)
-        } else {
+            return plan.result
+        }
+        do {
             let hash = try write(plan.accepted, after: locked.headHash, checkingHashes: false, on: c)
             remember(plan, hash: hash)
+        } catch let error as PostgresError
+            where probing && error.sqlState == PostgresError.SQLState.uniqueViolation
+            && error.constraint == PostgresStoreSQL.eventIdConstraint
+        {
+            try c.execute(script: "ROLLBACK")
+            return try appendLocked(events, everyId: true, on: c)
         }
         return plan.result
     }
@@ -307,6 +330,17 @@ extension PostgresStore {
                 ])
         }
         return try Locked(lookUp: results[2])
+    }
+
+    /// Which of `ids` are stored, in the transaction open on `c`.
+    func lookUp(ids: [EventID], on c: PostgresConnection) throws -> Locked {
+        var unique = [EventID]()
+        var seen = Set<EventID>()
+        for id in ids where seen.insert(id).inserted { unique.append(id) }
+        return try Locked(
+            lookUp: try c.query(
+                PostgresStoreSQL.lookUp,
+                [.array(unique.map { .uuid($0.uuid) }, of: .uuid), .array([], of: .text)]))
     }
 
     /// Encodes `events` (positions from the head on, under the lock), writes them and commits.

@@ -70,6 +70,9 @@ enum PostgresStoreSQL {
     /// Whether the store's table exists (no parameters): `to_regclass` is NULL when it does not.
     static let exists = PostgresStatement("SELECT to_regclass('deploylog.events') IS NOT NULL")
 
+    /// The unique constraint on `events.event_id` (named in the schema).
+    static let eventIdConstraint = "events_event_id_key"
+
     /// The writers' lock, held until COMMIT (see `PostgresStore+Append.swift` for why): a
     /// transaction advisory lock on the key `$1` names.
     static let lock = PostgresStatement(

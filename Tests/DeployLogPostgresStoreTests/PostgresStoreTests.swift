@@ -173,6 +173,38 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// A large append (COPY) looks up only its first and last ids before writing: stored ids
+    /// anywhere in the batch — first, last, or only in the middle, which the unique index
+    /// finds — still get their original positions, and the new events are stored once, after
+    /// the head, in order.
+    func testLargeAppendsRecogniseStoredIdsAnywhereInTheBatch() throws {
+        try withTestDatabase(prefix: "pgstore_large_retry") { url in
+            let store = try PostgresStore.create(url: url)
+            let stored = (0..<300).map { event("pipeline-a", $0) }
+            try store.append(stored)
+            var head: Int64 = 300
+            for (k, at) in [150, 0, 199].enumerated() {
+                var batch = (0..<199).map { event("pipeline-b\(k)", $0) }
+                batch.insert(stored[at], at: at)
+                let r = try store.append(batch)
+                XCTAssertEqual(r.appendedCount, 199, "stored id at \(at)")
+                var expected = Array((head + 1)...(head + 199))
+                expected.insert(Int64(at + 1), at: at)
+                XCTAssertEqual(r.positions, expected, "stored id at \(at)")
+                XCTAssertEqual(r.streamVersions[at], Int64(at))
+                head += 199
+            }
+            XCTAssertEqual(try store.append(stored).appendedCount, 0)
+            XCTAssertEqual(try store.head().position, head)
+            let counts = try PostgresConnection(url).query(
+                "SELECT count(*), count(DISTINCT event_id), max(position) FROM deploylog.events")[0]
+            XCTAssertEqual(try counts.int64(0), head)
+            XCTAssertEqual(try counts.int64(1), head)
+            XCTAssertEqual(try counts.int64(2), head)
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+
     /// The connection of an append is killed (`pg_terminate_backend`, as a server restart
     /// would) while its COPY is running: the append fails with a clear `unavailable` error,
     /// nothing of it is stored, and a retry with the same event ids stores each once.
