@@ -160,10 +160,10 @@ extension PostgresStore {
             try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
             try p.query(PostgresStoreSQL.insertRowsUnlessChanged, parameters)
         }
-        guard let first = results[1].first, try first.int32(0) == 3 else {
+        guard let count = try results[1].first(where: { try $0.int32(0) == 3 }) else {
             throw StoreError(.io, "appending in \(address): the insert gave no count")
         }
-        let written = try first.int64(1)
+        let written = try count.int64(1)
         if written == Int64(rows.count) { return .written(hash) }
         guard written == 0 else {
             throw StoreError(.io, "appending in \(address): \(written) of \(rows.count) rows inserted")
