@@ -61,8 +61,9 @@ extension PostgresStore {
 
     /// An append in two round trips: the lock and the look-ups, then the rows and COMMIT.
     ///
-    /// A large one (COPY) does not look every id up: the look-ups cost about as much per event
-    /// as storing it, and a batch of new events finds nothing. It asks about its first and last
+    /// A large one (COPY) does not look every id up: that costs about a microsecond per id
+    /// under the lock (about 10 ms of a 10,000-event batch), and a batch of new events finds
+    /// nothing. It asks about its first and last
     /// id only, which finds the usual retry (the same batch again), and looks every id up when
     /// either is stored. A batch with other stored ids fails on the unique index of `event_id`
     /// instead, before anything is committed; it is rolled back and appended again looking
