@@ -30,9 +30,12 @@ import Foundation
 // head is the assumed position and hash, no id is stored, every stream is at the assumed
 // version. Otherwise it inserts nothing and returns the truth, read under the lock, and the
 // append is decided again from it. So a position is still assigned from the head as read under
-// the lock, only checked rather than read; a wrong guess costs a round trip, never a row. After
-// three misses (writers racing for the lock), the append takes the path that cannot miss: BEGIN,
-// the lock and the look-ups pipelined, then the rows and COMMIT.
+// the lock, only checked rather than read; a wrong guess costs a round trip, never a row. (One
+// thing is read before the lock: the clock, for `recordedAt`. So writers racing can record it a
+// few microseconds out of position order; time filters use `occurredAt`, and recordedAt was
+// never ordered across machines anyway.) After three misses (writers racing for the lock), the
+// append takes the path that cannot miss: BEGIN, the lock and the look-ups pipelined, then the
+// rows and COMMIT.
 //
 // The lock is a transaction-scoped advisory lock on one fixed key rather than `eventsourcing`'s
 // `LOCK TABLE … IN EXCLUSIVE MODE`: both serialise our writers and neither blocks readers, but
