@@ -70,18 +70,30 @@ extension PostgresStore {
     /// id only, which finds the usual retry (the same batch again), and looks every id up when
     /// either is stored. A batch with other stored ids fails on the unique index of `event_id`
     /// instead, before anything is committed; it is rolled back and appended again looking
-    /// every id up. So an id is still never stored twice, and a retry still gets the original
-    /// positions.
+    /// every id up; one whose events conflict is decided again looking every id up (a stored
+    /// one is a repeat, not a conflict). So an id is still never stored twice, and a retry
+    /// still gets the original positions.
     private func appendLocked(_ events: [ProposedEvent], everyId: Bool = false, on c: PostgresConnection) throws
         -> AppendResult
     {
         let ids = events.map(\.eventId)
-        let probing = !everyId && events.count >= options.copyThreshold
-        var locked = try lockAndLookUp(ids: probing ? [ids.first!, ids.last!] : ids, streams: events.map(\.stream), on: c)
-        if probing && !locked.stored.isEmpty {
+        var everyIdLookedUp = everyId || events.count < options.copyThreshold
+        var locked = try lockAndLookUp(
+            ids: everyIdLookedUp ? ids : [ids.first!, ids.last!], streams: events.map(\.stream), on: c)
+        if !everyIdLookedUp && !locked.stored.isEmpty {
             locked.stored = try lookUp(ids: ids, on: c).stored
+            everyIdLookedUp = true
         }
-        let plan = try plan(events, against: locked, now: options.clock())
+        let now = options.clock()
+        var plan: Plan
+        do { plan = try self.plan(events, against: locked, now: now) } catch {
+            guard !everyIdLookedUp else { throw error }
+            // A conflict may be an id stored before (an idempotent repeat, whose expected
+            // version no longer holds) that was not looked up: decide again knowing every id.
+            locked.stored = try lookUp(ids: ids, on: c).stored
+            everyIdLookedUp = true
+            plan = try self.plan(events, against: locked, now: now)
+        }
         if plan.accepted.isEmpty {
             try c.query(PostgresStoreSQL.commit, [])
             remember(locked, streams: plan.streams)
@@ -91,7 +103,7 @@ extension PostgresStore {
             let hash = try write(plan.accepted, after: locked.headHash, checkingHashes: false, on: c)
             remember(plan, hash: hash)
         } catch let error as PostgresError
-            where probing && error.sqlState == PostgresError.SQLState.uniqueViolation
+            where !everyIdLookedUp && error.sqlState == PostgresError.SQLState.uniqueViolation
             && error.constraint == PostgresStoreSQL.eventIdConstraint
         {
             try c.execute(script: "ROLLBACK")

@@ -9,14 +9,16 @@ import XCTest
 /// What the PostgreSQL store adds to the shared contract: the schema, append-only triggers,
 /// large appends, verification, and lost connections.
 final class PostgresStoreTests: XCTestCase {
-    private func event(_ stream: String, _ i: Int, id: EventID = .random()) -> ProposedEvent {
+    private func event(_ stream: String, _ i: Int, id: EventID = .random(), expected: ExpectedVersion = .any)
+        -> ProposedEvent
+    {
         ProposedEvent(
             stream: stream, type: "StageCompleted",
             data: [
                 "pipelineId": .string(stream), "stageOrder": .number(JSONNumber(i)),
                 "output": .string(String(repeating: "ok ", count: i % 7)),
             ],
-            eventId: id, metadata: JSONObject([("actor", "ci@build-17")]))
+            eventId: id, expectedVersion: expected, metadata: JSONObject([("actor", "ci@build-17")]))
     }
 
     func testOpenNeedsInitAndInitIsIdempotent() throws {
@@ -195,6 +197,20 @@ final class PostgresStoreTests: XCTestCase {
                 head += 199
             }
             XCTAssertEqual(try store.append(stored).appendedCount, 0)
+            // A stored event in the middle whose expected version no longer holds is a repeat,
+            // not a conflict; the event after it expects the version it was stored at.
+            let repeated = event("pipeline-a", 300, expected: .exact(299))
+            try store.append([repeated])
+            head += 1
+            var batch = (0..<150).map { event("pipeline-c", $0) }
+            batch += [repeated, event("pipeline-a", 301, expected: .exact(300))]
+            batch += (150..<300).map { event("pipeline-c", $0) }
+            let r = try store.append(batch)
+            XCTAssertEqual(r.appendedCount, 301)
+            XCTAssertEqual(r.positions[150], head)
+            XCTAssertEqual(r.positions[151], head + 151)
+            XCTAssertEqual(r.streamVersions[150...151], [300, 301])
+            head += 301
             XCTAssertEqual(try store.head().position, head)
             let counts = try PostgresConnection(url).query(
                 "SELECT count(*), count(DISTINCT event_id), max(position) FROM deploylog.events")[0]
