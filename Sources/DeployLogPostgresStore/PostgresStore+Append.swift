@@ -66,13 +66,13 @@ extension PostgresStore {
     ///
     /// A large one (COPY) does not look every id up: that costs about a microsecond per id
     /// under the lock (about 10 ms of a 10,000-event batch), and a batch of new events finds
-    /// nothing. It asks about its first and last
-    /// id only, which finds the usual retry (the same batch again), and looks every id up when
-    /// either is stored. A batch with other stored ids fails on the unique index of `event_id`
-    /// instead, before anything is committed; it is rolled back and appended again looking
-    /// every id up; one whose events conflict is decided again looking every id up (a stored
-    /// one is a repeat, not a conflict). So an id is still never stored twice, and a retry
-    /// still gets the original positions.
+    /// nothing. It asks about its first and last id only, which finds the usual retry (the
+    /// same batch again), and looks every id up when either is stored. A batch with other
+    /// stored ids fails on the unique index of `event_id` instead, before anything is
+    /// committed; it is rolled back and appended again looking every id up. A batch whose
+    /// events conflict is decided again looking every id up (a stored one is a repeat, not a
+    /// conflict). So an id is still never stored twice, and a retry still gets the original
+    /// positions.
     private func appendLocked(_ events: [ProposedEvent], everyId: Bool = false, on c: PostgresConnection) throws
         -> AppendResult
     {
@@ -296,7 +296,10 @@ extension PostgresStore {
         /// Of the streams asked about, the last version of those that exist.
         var versions: [String: Int64]
 
-        init(head: Int64, headHash: Digest, stored: [EventID: (position: Int64, streamVersion: Int64)], versions: [String: Int64]) {
+        init(
+            head: Int64, headHash: Digest, stored: [EventID: (position: Int64, streamVersion: Int64)],
+            versions: [String: Int64]
+        ) {
             self.head = head
             self.headHash = headHash
             self.stored = stored
@@ -312,7 +315,8 @@ extension PostgresStore {
                     head = try row.int64(1)
                     let hash = try row.bytes(2)
                     guard hash.count == 32 else {
-                        throw StoreError(.corruption, "position \(head): the stored hash is not 32 bytes", position: head)
+                        throw StoreError(
+                            .corruption, "position \(head): the stored hash is not 32 bytes", position: head)
                     }
                     headHash = hash.withUnsafeBytes { Digest($0) }
                 case 1:

@@ -53,7 +53,9 @@ final class PostgresStoreSmallAppendTests: XCTestCase {
             try a.append([event("pipeline-a", 0, expected: .noStream), event("pipeline-a", 1, expected: .exact(0))])
             let stale = try PostgresStore.open(url: url)
             for store in [a, stale] {
-                for (expected, text) in [(ExpectedVersion.exact(0), "0"), (.noStream, "-1 (no stream)"), (.exact(7), "7")] {
+                for (expected, text) in [
+                    (ExpectedVersion.exact(0), "0"), (.noStream, "-1 (no stream)"), (.exact(7), "7"),
+                ] {
                     XCTAssertThrowsError(try store.append([event("pipeline-a", 2, expected: expected)])) { e in
                         let error = e as? StoreError
                         XCTAssertEqual(error?.code, .conflict)
@@ -69,7 +71,8 @@ final class PostgresStoreSmallAppendTests: XCTestCase {
                     ])
                 ) { e in
                     XCTAssertEqual(
-                        (e as? StoreError)?.message, "Wrong expected version: 3 (Stream: pipeline-a, Stream Version: 1)")
+                        (e as? StoreError)?.message, "Wrong expected version: 3 (Stream: pipeline-a, Stream Version: 1)"
+                    )
                 }
             }
             XCTAssertEqual(try a.head().position, 2)
@@ -86,7 +89,9 @@ final class PostgresStoreSmallAppendTests: XCTestCase {
     func testStaleHintsStillRecogniseRetriesAndAppendTheRest() throws {
         try withTestDatabase(prefix: "pgstore_small_retry") { url in
             let a = try PostgresStore.create(url: url)
-            let (e1, e2, e3, e4) = (event("pipeline-r", 0), event("pipeline-r", 1), event("pipeline-s", 0), event("pipeline-r", 2))
+            let (e1, e2, e3, e4) = (
+                event("pipeline-r", 0), event("pipeline-r", 1), event("pipeline-s", 0), event("pipeline-r", 2)
+            )
             try a.append([e1, e2])
             let stale = try PostgresStore.open(url: url)
             let repeated = try stale.append([e2])
