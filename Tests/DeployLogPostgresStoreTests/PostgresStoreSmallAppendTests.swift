@@ -130,6 +130,49 @@ final class PostgresStoreSmallAppendTests: XCTestCase {
         }
     }
 
+    /// Two stores whose hints are both right queue for the writers' lock with one-round-trip
+    /// appends: the second to get it must see the first one's row (its statement's snapshot is
+    /// taken after the lock is granted), so it finds its guess stale and appends after it,
+    /// instead of writing the same position.
+    func testAppendsQueuedForTheLockSeeEachOthersRows() throws {
+        try withTestDatabase(prefix: "pgstore_small_queue") { url in
+            let a = try PostgresStore.create(url: url)
+            let b = try PostgresStore.open(url: url)
+            let first = event("pipeline-q", 0)
+            try a.append([first])
+            XCTAssertEqual(try b.append([first]).appendedCount, 0)  // b learns the head too
+            let holder = try PostgresConnection(url)
+            try holder.execute(script: "BEGIN")
+            try holder.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("deploylog.events writers")])
+            let failures = ErrorSlot()
+            let done = DispatchSemaphore(value: 0)
+            for (k, store) in [a, b].enumerated() {
+                let e = event("pipeline-\(k)", 0)
+                Thread.detachNewThread {
+                    do { try store.append([e]) } catch { failures.set(error) }
+                    done.signal()
+                }
+            }
+            let watcher = try PostgresConnection(url)
+            let deadline = Date(timeIntervalSinceNow: 30)
+            var waiting: Int64 = 0
+            while waiting < 2, Date() < deadline {
+                waiting = try watcher.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'"
+                )[0].int64(0)
+                if waiting < 2 { usleep(5_000) }
+            }
+            XCTAssertEqual(waiting, 2, "both appends should wait for the lock")
+            try holder.execute(script: "COMMIT")
+            XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+            XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+            XCTAssertNil(failures.value)
+            XCTAssertEqual(try a.readAll().map(\.position), [1, 2, 3])
+            XCTAssertTrue(try a.verify().ok)
+        }
+    }
+
     /// Crash consistency of the one-round-trip path: the server process of an append waiting
     /// for the writers' lock is ended (`pg_terminate_backend`, as a restart would): the append
     /// fails as `unavailable`, nothing of it is stored, later appends continue the chain without
