@@ -154,7 +154,7 @@ extension PostgresStore {
         case changed(Locked)
     }
 
-    /// Sends the lock and `insertRowsUnlessChanged` for `plan`'s rows in one pipeline (one
+    /// Sends the lock and `insertRow(s)UnlessChanged` for `plan`'s rows in one pipeline (one
     /// round trip, one implicit transaction committed at its sync).
     private func writeUnlessChanged(_ plan: Plan, assuming assumed: Locked, on c: PostgresConnection) throws
         -> UnlessChanged
@@ -165,16 +165,19 @@ extension PostgresStore {
             return (rows, encoder.chain)
         }
         let streams = plan.streams
-        let parameters =
-            RowEncoder.columnArrays(rows) + [
-                .array(streams.map { .text($0) }, of: .text),
-                .array(streams.map { assumed.versions[$0].map { .int8($0) } ?? .null }, of: .int8),
-                .int8(assumed.head),
-                assumed.head == 0 ? .null : .bytea(assumed.headHash.bytes),
-            ]
+        func version(_ stream: String) -> PostgresValue { assumed.versions[stream].map { .int8($0) } ?? .null }
+        let head: [PostgresValue] = [.int8(assumed.head), assumed.head == 0 ? .null : .bytea(assumed.headHash.bytes)]
         let results = try c.pipeline { p in
             try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
-            try p.query(PostgresStoreSQL.insertRowsUnlessChanged, parameters)
+            if rows.count == 1 {
+                try p.query(PostgresStoreSQL.insertRowUnlessChanged, rows[0] + [version(streams[0])] + head)
+            } else {
+                try p.query(
+                    PostgresStoreSQL.insertRowsUnlessChanged,
+                    RowEncoder.columnArrays(rows) + [
+                        .array(streams.map { .text($0) }, of: .text), .array(streams.map(version), of: .int8),
+                    ] + head)
+            }
         }
         guard let count = try results[1].first(where: { try $0.int32(0) == 3 }) else {
             throw StoreError(.io, "appending in \(address): the insert gave no count")
