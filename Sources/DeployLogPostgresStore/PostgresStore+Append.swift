@@ -20,9 +20,22 @@ import Foundation
 // head hash. The next writer's lock is granted only after this commit, and its next statement
 // takes a new snapshot that includes it (READ COMMITTED), so positions are assigned and become
 // visible strictly in order: no gap, no reordering, no daemon, and the hash chain is computed
-// where it is written. The price is that writers are serialised; an append is two round trips
-// under the lock (BEGIN, the lock and the look-ups pipelined; then the rows and COMMIT), and
-// large appends are batched (binary COPY), so the lock is held briefly per event.
+// where it is written. The price is that writers are serialised, so the lock is held as briefly
+// as we can: large appends are batched (binary COPY), and a small append is one round trip
+// when the store guessed right. Its rows (positions, chain hashes) are computed before the lock
+// from what this store last saw under it (`AppendHints`: the head, each stream's version); then
+// the lock and one statement are sent together in a pipeline, and commit at its sync (one
+// implicit transaction). The statement runs after the lock is granted, so its snapshot includes
+// the last writer's commit, and it inserts the rows only if the guess still holds there: the
+// head is the assumed position and hash, no id is stored, every stream is at the assumed
+// version. Otherwise it inserts nothing and returns the truth, read under the lock, and the
+// append is decided again from it. So a position is still assigned from the head as read under
+// the lock, only checked rather than read; a wrong guess costs a round trip, never a row. (One
+// thing is read before the lock: the clock, for `recordedAt`. So writers racing can record it a
+// few microseconds out of position order; time filters use `occurredAt`, and recordedAt was
+// never ordered across machines anyway.) After three misses (writers racing for the lock), the
+// append takes the path that cannot miss: BEGIN, the lock and the look-ups pipelined, then the
+// rows and COMMIT.
 //
 // The lock is a transaction-scoped advisory lock on one fixed key rather than `eventsourcing`'s
 // `LOCK TABLE … IN EXCLUSIVE MODE`: both serialise our writers and neither blocks readers, but
@@ -41,24 +54,177 @@ extension PostgresStore {
     @discardableResult
     public func append(_ events: [ProposedEvent]) throws(StoreError) -> AppendResult {
         if events.isEmpty { return AppendResult(positions: [], streamVersions: [], appendedCount: 0) }
-        return try withConnection(doing: "appending") { c in try append(events, on: c) }
+        return try withConnection(doing: "appending") { c in
+            if events.count < options.copyThreshold, let result = try appendUnlessChanged(events, on: c) {
+                return result
+            }
+            return try appendLocked(events, on: c)
+        }
     }
 
-    private func append(_ events: [ProposedEvent], on c: PostgresConnection) throws -> AppendResult {
-        let locked = try lockAndLookUp(ids: events.map(\.eventId), streams: events.map(\.stream), on: c)
+    /// An append in two round trips: the lock and the look-ups, then the rows and COMMIT.
+    ///
+    /// A large one (COPY) does not look every id up: that costs about a microsecond per id
+    /// under the lock (about 10 ms of a 10,000-event batch), and a batch of new events finds
+    /// nothing. It asks about its first and last id only, which finds the usual retry (the
+    /// same batch again), and looks every id up when either is stored. A batch with other
+    /// stored ids fails on the unique index of `event_id` instead, before anything is
+    /// committed; it is rolled back and appended again looking every id up. A batch whose
+    /// events conflict is decided again looking every id up (a stored one is a repeat, not a
+    /// conflict). So an id is still never stored twice, and a retry still gets the original
+    /// positions.
+    private func appendLocked(_ events: [ProposedEvent], everyId: Bool = false, on c: PostgresConnection) throws
+        -> AppendResult
+    {
+        let ids = events.map(\.eventId)
+        var everyIdLookedUp = everyId || events.count < options.copyThreshold
+        var locked = try lockAndLookUp(
+            ids: everyIdLookedUp ? ids : [ids.first!, ids.last!], streams: events.map(\.stream), on: c)
+        if !everyIdLookedUp && !locked.stored.isEmpty {
+            locked.stored = try lookUp(ids: ids, on: c).stored
+            everyIdLookedUp = true
+        }
+        let now = options.clock()
+        var plan: Plan
+        do { plan = try self.plan(events, against: locked, now: now) } catch {
+            guard !everyIdLookedUp else { throw error }
+            // A conflict may be an id stored before (an idempotent repeat, whose expected
+            // version no longer holds) that was not looked up: decide again knowing every id.
+            locked.stored = try lookUp(ids: ids, on: c).stored
+            everyIdLookedUp = true
+            plan = try self.plan(events, against: locked, now: now)
+        }
+        if plan.accepted.isEmpty {
+            try c.query(PostgresStoreSQL.commit, [])
+            remember(locked, streams: plan.streams)
+            return plan.result
+        }
+        do {
+            let hash = try write(plan.accepted, after: locked.headHash, checkingHashes: false, on: c)
+            remember(plan, hash: hash)
+        } catch let error as PostgresError
+            where !everyIdLookedUp && error.sqlState == PostgresError.SQLState.uniqueViolation
+            && error.constraint == PostgresStoreSQL.eventIdConstraint
+        {
+            try c.execute(script: "ROLLBACK")
+            return try appendLocked(events, everyId: true, on: c)
+        }
+        return plan.result
+    }
+
+    /// A small append in one round trip, when the store's hints are right: its rows are
+    /// computed from what the hints assume (the head, no id stored, each stream's version),
+    /// then the lock and one statement that inserts them only if that still holds are sent
+    /// together, and commit with the pipeline's sync. When something else was true, the
+    /// statement reads the truth under the lock instead, the append is decided again from it
+    /// (an idempotent repeat or a conflict ends here) and tried again. After a few misses
+    /// (writers racing), nil: the caller takes the two-round-trip path, which cannot miss.
+    private func appendUnlessChanged(_ events: [ProposedEvent], on c: PostgresConnection) throws -> AppendResult? {
+        var assumed = hints.assumption(for: events)
+        var isTruth = false
+        let now = options.clock()
+        for _ in 0..<3 {
+            let plan: Plan
+            do { plan = try self.plan(events, against: assumed, now: now) } catch {
+                // A conflict with the truth read under the lock is the answer; with a guess it
+                // may be wrong, or name other versions than the truth would: ask under the lock.
+                if isTruth { throw error }
+                return nil
+            }
+            if plan.accepted.isEmpty { return plan.result }
+            switch try writeUnlessChanged(plan, assuming: assumed, on: c) {
+            case .written(let hash):
+                remember(plan, hash: hash)
+                return plan.result
+            case .changed(var truth):
+                remember(truth, streams: plan.streams)
+                // Only the ids written were asked about; those found stored before still are.
+                truth.stored.merge(assumed.stored) { now, _ in now }
+                assumed = truth
+                isTruth = true
+            }
+        }
+        return nil
+    }
+
+    enum UnlessChanged {
+        /// Stored; the chain hash of the last row.
+        case written(Digest)
+        /// Not stored: the state read under the lock.
+        case changed(Locked)
+    }
+
+    /// Sends the lock and `insertRow(s)UnlessChanged` for `plan`'s rows in one pipeline (one
+    /// round trip, one implicit transaction committed at its sync).
+    private func writeUnlessChanged(_ plan: Plan, assuming assumed: Locked, on c: PostgresConnection) throws
+        -> UnlessChanged
+    {
+        let (rows, hash) = try withCompressor { compressor in
+            var encoder = RowEncoder(after: assumed.headHash, compressor: compressor, checkingHashes: false)
+            let rows = try plan.accepted.map { try encoder.encode($0) }
+            return (rows, encoder.chain)
+        }
+        let streams = plan.streams
+        func version(_ stream: String) -> PostgresValue { assumed.versions[stream].map { .int8($0) } ?? .null }
+        let head: [PostgresValue] = [.int8(assumed.head), assumed.head == 0 ? .null : .bytea(assumed.headHash.bytes)]
+        let results = try c.pipeline { p in
+            try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
+            if rows.count == 1 {
+                try p.query(PostgresStoreSQL.insertRowUnlessChanged, rows[0] + [version(streams[0])] + head)
+            } else {
+                try p.query(
+                    PostgresStoreSQL.insertRowsUnlessChanged,
+                    RowEncoder.columnArrays(rows) + [
+                        .array(streams.map { .text($0) }, of: .text), .array(streams.map(version), of: .int8),
+                    ] + head)
+            }
+        }
+        guard let count = try results[1].first(where: { try $0.int32(0) == 3 }) else {
+            throw StoreError(.io, "appending in \(address): the insert gave no count")
+        }
+        let written = try count.int64(1)
+        if written == Int64(rows.count) { return .written(hash) }
+        guard written == 0 else {
+            throw StoreError(.io, "appending in \(address): \(written) of \(rows.count) rows inserted")
+        }
+        return .changed(try Locked(lookUp: results[1]))
+    }
+
+    /// Keeps what a writer saw under the lock as the hints for the next append.
+    private func remember(_ locked: Locked, streams: [String]) {
+        hints.learn(head: locked.head, hash: locked.headHash, streams: streams, versions: locked.versions)
+    }
+
+    private func remember(_ plan: Plan, hash: Digest) {
+        hints.learn(head: plan.accepted.last!.position, hash: hash, streams: plan.streams, versions: plan.versions)
+    }
+
+    /// What an append stores, decided against `locked`.
+    struct Plan {
+        /// The new events, positions from the head on.
+        var accepted: [RecordedEvent] = []
+        var result = AppendResult(positions: [], streamVersions: [], appendedCount: 0)
+        /// The streams of the new events, each once, in order.
+        var streams: [String] = []
+        /// The last version of each stream after the append (from `locked` for the others).
+        var versions: [String: Int64]
+    }
+
+    /// Decides, in order, for each event: an idempotent repeat (stored before, or earlier in
+    /// the call), or a new event after its stream's version, which must be the one it expects.
+    func plan(_ events: [ProposedEvent], against locked: Locked, now: Timestamp) throws -> Plan {
+        var plan = Plan(versions: locked.versions)
         var positions = [Int64]()
         var streamVersions = [Int64]()
         positions.reserveCapacity(events.count)
         streamVersions.reserveCapacity(events.count)
-        var accepted = [RecordedEvent]()
-        accepted.reserveCapacity(events.count)
+        plan.accepted.reserveCapacity(events.count)
         var inCall = [EventID: Int]()
-        var versions = locked.versions
-        let now = options.clock()
+        var streamSeen = Set<String>()
         for p in events {
             if let k = inCall[p.eventId] {
-                positions.append(accepted[k].position)
-                streamVersions.append(accepted[k].streamVersion)
+                positions.append(plan.accepted[k].position)
+                streamVersions.append(plan.accepted[k].streamVersion)
                 continue
             }
             if let stored = locked.stored[p.eventId] {
@@ -66,7 +232,7 @@ extension PostgresStore {
                 streamVersions.append(stored.streamVersion)
                 continue
             }
-            let current = versions[p.stream]
+            let current = plan.versions[p.stream]
             switch p.expectedVersion {
             case .any: break
             case .noStream where current == nil: break
@@ -75,10 +241,11 @@ extension PostgresStore {
                 throw StoreError.wrongExpectedVersion(stream: p.stream, expected: p.expectedVersion, actual: current)
             }
             let version = (current ?? -1) + 1
-            versions[p.stream] = version
-            let position = locked.head + Int64(accepted.count) + 1
-            inCall[p.eventId] = accepted.count
-            accepted.append(
+            plan.versions[p.stream] = version
+            if streamSeen.insert(p.stream).inserted { plan.streams.append(p.stream) }
+            let position = locked.head + Int64(plan.accepted.count) + 1
+            inCall[p.eventId] = plan.accepted.count
+            plan.accepted.append(
                 RecordedEvent(
                     position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,
                     schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
@@ -86,12 +253,9 @@ extension PostgresStore {
             positions.append(position)
             streamVersions.append(version)
         }
-        if accepted.isEmpty {
-            try c.query(PostgresStoreSQL.commit, [])
-        } else {
-            try write(accepted, after: locked.headHash, checkingHashes: false, on: c)
-        }
-        return AppendResult(positions: positions, streamVersions: streamVersions, appendedCount: accepted.count)
+        plan.result = AppendResult(
+            positions: positions, streamVersions: streamVersions, appendedCount: plan.accepted.count)
+        return plan
     }
 
     /// Stores events recorded elsewhere exactly as they are (see `EventImporting`).
@@ -134,6 +298,39 @@ extension PostgresStore {
         var stored: [EventID: (position: Int64, streamVersion: Int64)]
         /// Of the streams asked about, the last version of those that exist.
         var versions: [String: Int64]
+
+        init(
+            head: Int64, headHash: Digest, stored: [EventID: (position: Int64, streamVersion: Int64)],
+            versions: [String: Int64]
+        ) {
+            self.head = head
+            self.headHash = headHash
+            self.stored = stored
+            self.versions = versions
+        }
+
+        /// From the rows of `PostgresStoreSQL.lookUp` (other kinds of rows are skipped).
+        init(lookUp rows: PostgresResult) throws {
+            self.init(head: 0, headHash: ChainHash.genesis, stored: [:], versions: [:])
+            for row in rows {
+                switch try row.int32(0) {
+                case 0:
+                    head = try row.int64(1)
+                    let hash = try row.bytes(2)
+                    guard hash.count == 32 else {
+                        throw StoreError(
+                            .corruption, "position \(head): the stored hash is not 32 bytes", position: head)
+                    }
+                    headHash = hash.withUnsafeBytes { Digest($0) }
+                case 1:
+                    stored[EventID(try row.get(3, as: UUID.self))] = (try row.int64(1), try row.int64(4))
+                case 2:
+                    if let v = try row.get(1, as: Int64?.self) { versions[try row.string(5)] = v }
+                default:
+                    continue
+                }
+            }
+        }
     }
 
     /// Opens the transaction, takes the writers' lock, reads the head, which of `ids` are
@@ -155,31 +352,27 @@ extension PostgresStore {
                     .array(uniqueStreams.map { .text($0) }, of: .text),
                 ])
         }
-        var locked = Locked(head: 0, headHash: ChainHash.genesis, stored: [:], versions: [:])
-        for row in results[2] {
-            switch try row.int32(0) {
-            case 0:
-                locked.head = try row.int64(1)
-                let hash = try row.bytes(2)
-                guard hash.count == 32 else {
-                    throw StoreError(
-                        .corruption, "position \(locked.head): the stored hash is not 32 bytes", position: locked.head)
-                }
-                locked.headHash = hash.withUnsafeBytes { Digest($0) }
-            case 1:
-                locked.stored[EventID(try row.get(3, as: UUID.self))] = (try row.int64(1), try row.int64(4))
-            default:
-                if let v = try row.get(1, as: Int64?.self) { locked.versions[try row.string(5)] = v }
-            }
-        }
-        return locked
+        return try Locked(lookUp: results[2])
+    }
+
+    /// Which of `ids` are stored, in the transaction open on `c`.
+    func lookUp(ids: [EventID], on c: PostgresConnection) throws -> Locked {
+        var unique = [EventID]()
+        var seen = Set<EventID>()
+        for id in ids where seen.insert(id).inserted { unique.append(id) }
+        return try Locked(
+            lookUp: try c.query(
+                PostgresStoreSQL.lookUp,
+                [.array(unique.map { .uuid($0.uuid) }, of: .uuid), .array([], of: .text)]))
     }
 
     /// Encodes `events` (positions from the head on, under the lock), writes them and commits.
     /// With `checkingHashes`, each event's hash (when it has one) must be the chain's.
     /// A large batch is encoded while it is sent (binary COPY in chunks), so that this thread
     /// encodes the next rows while the server stores the previous ones.
+    @discardableResult
     func write(_ events: [RecordedEvent], after headHash: Digest, checkingHashes: Bool, on c: PostgresConnection) throws
+        -> Digest
     {
         try withCompressor { compressor in
             var encoder = RowEncoder(after: headHash, compressor: compressor, checkingHashes: checkingHashes)
@@ -199,6 +392,7 @@ extension PostgresStore {
                 }
                 try c.query(PostgresStoreSQL.commit, [])
             }
+            return encoder.chain
         }
     }
 }
@@ -206,7 +400,8 @@ extension PostgresStore {
 /// Encodes events for their rows, in order: canonical bytes, the chain hash, the payload
 /// (packed and LZ4-compressed), the metadata as JSON text.
 struct RowEncoder {
-    private var chain: Digest
+    /// The chain hash of the last event encoded (the head's before the first).
+    private(set) var chain: Digest
     private let compressor: LZ4Compressor
     private let checkingHashes: Bool
     private let dictionaryId: Int32

@@ -35,6 +35,8 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
     public let address: String
     let options: Options
     let pool: ConnectionPool
+    /// The head and stream versions last seen under the writers' lock, for one-round-trip appends.
+    let hints = AppendHints()
     /// Guards `dictionaries`.
     private let dictionaryLock = NSLock()
     private var dictionaries: [UInt32: LZ4Dictionary] = [:]

@@ -70,6 +70,9 @@ enum PostgresStoreSQL {
     /// Whether the store's table exists (no parameters): `to_regclass` is NULL when it does not.
     static let exists = PostgresStatement("SELECT to_regclass('deploylog.events') IS NOT NULL")
 
+    /// The unique constraint on `events.event_id` (named in the schema).
+    static let eventIdConstraint = "events_event_id_key"
+
     /// The writers' lock, held until COMMIT (see `PostgresStore+Append.swift` for why): a
     /// transaction advisory lock on the key `$1` names.
     static let lock = PostgresStatement(
@@ -130,6 +133,72 @@ enum PostgresStoreSQL {
             $7::timestamptz[], $8::timestamptz[], $9::json[], $10::bytea[], $11::integer[], $12::integer[], $13::bytea[])
         """,
         parameterTypes: columnTypes.map { $0.arrayType! })
+
+    /// Small appends in one round trip (sent after `lock` in the same pipeline, so it runs under
+    /// the lock with a snapshot taken after it was granted): the rows of `insertRows` ($1 … $13)
+    /// are inserted only if what the writer assumed when it computed them still holds — the head
+    /// is position `$16` with hash `$17` (0 and NULL: empty), none of the ids in `$4` is
+    /// stored, and each stream of `$14` has the last version at the same index of `$15`
+    /// (NULL: no event). The first row (kind 3) holds the number of rows inserted (0 or all);
+    /// when it is 0, the rows of `lookUp` follow (kinds 0, 1, 2), read under the lock, for the
+    /// writer to decide again.
+    static let insertRowsUnlessChanged = PostgresStatement(
+        unlessChanged(
+            ids: "ANY($4)", streams: "unnest($14::text[], $15::bigint[])",
+            rows: """
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::integer[],
+                    $7::timestamptz[], $8::timestamptz[], $9::json[], $10::bytea[], $11::integer[], $12::integer[],
+                    $13::bytea[])
+                """,
+            head: "$16", hash: "$17"),
+        parameterTypes: columnTypes.map { $0.arrayType! } + [
+            PostgresType.text.arrayType!, PostgresType.int8.arrayType!, .int8, .bytea,
+        ])
+
+    /// `insertRowsUnlessChanged` for one event: its row as one parameter per column ($1 …
+    /// $13, as `insertRow`), the version its stream is assumed at `$14` (NULL: no event), the
+    /// head `$15` and `$16`. Arrays of one cost the server more to receive than the values.
+    static let insertRowUnlessChanged = PostgresStatement(
+        unlessChanged(
+            ids: "$4", streams: "(VALUES ($2::text, $14::bigint))",
+            rows: "SELECT " + (1...columns.count).map { "$\($0)" }.joined(separator: ", "),
+            head: "$15", hash: "$16"),
+        parameterTypes: columnTypes + [.int8, .int8, .bytea])
+
+    /// The text of the statements above: `ids` the event ids (`= …`), `streams` rows of
+    /// (stream, assumed version), `rows` a query of the rows, `head` and `hash` the head's parameters.
+    private static func unlessChanged(ids: String, streams: String, rows: String, head: String, hash: String)
+        -> String
+    {
+        """
+        WITH head AS (
+            SELECT position, hash FROM deploylog.events ORDER BY position DESC LIMIT 1
+        ), stored AS (
+            SELECT e.position, e.event_id, e.stream_version FROM deploylog.events e WHERE e.event_id = \(ids)
+        ), streams AS (
+            SELECT s.stream, s.assumed,
+                (SELECT max(e.stream_version) FROM deploylog.events e WHERE e.stream = s.stream) AS version
+            FROM \(streams) AS s(stream, assumed)
+        ), unchanged AS (
+            SELECT coalesce((SELECT position FROM head), 0) = \(head)
+                AND (SELECT hash FROM head) IS NOT DISTINCT FROM \(hash)
+                AND NOT EXISTS (SELECT FROM stored)
+                AND NOT EXISTS (SELECT FROM streams WHERE version IS DISTINCT FROM assumed) AS ok
+        ), written AS (
+            INSERT INTO deploylog.events (\(columns.joined(separator: ", ")))
+            \(rows)
+            WHERE (SELECT ok FROM unchanged)
+            RETURNING 1
+        )
+        SELECT 3, (SELECT count(*) FROM written), NULL::bytea, NULL::uuid, NULL::bigint, NULL::text
+        UNION ALL
+        SELECT 0, h.position, h.hash, NULL, NULL, NULL FROM head h WHERE NOT (SELECT ok FROM unchanged)
+        UNION ALL
+        SELECT 1, s.position, NULL, s.event_id, s.stream_version, NULL FROM stored s
+        UNION ALL
+        SELECT 2, s.version, NULL, NULL, NULL, s.stream FROM streams s WHERE NOT (SELECT ok FROM unchanged)
+        """
+    }
 
     /// Large appends: binary COPY.
     static let copyRows =

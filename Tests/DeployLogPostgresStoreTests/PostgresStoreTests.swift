@@ -9,14 +9,16 @@ import XCTest
 /// What the PostgreSQL store adds to the shared contract: the schema, append-only triggers,
 /// large appends, verification, and lost connections.
 final class PostgresStoreTests: XCTestCase {
-    private func event(_ stream: String, _ i: Int, id: EventID = .random()) -> ProposedEvent {
+    private func event(_ stream: String, _ i: Int, id: EventID = .random(), expected: ExpectedVersion = .any)
+        -> ProposedEvent
+    {
         ProposedEvent(
             stream: stream, type: "StageCompleted",
             data: [
                 "pipelineId": .string(stream), "stageOrder": .number(JSONNumber(i)),
                 "output": .string(String(repeating: "ok ", count: i % 7)),
             ],
-            eventId: id, metadata: JSONObject([("actor", "ci@build-17")]))
+            eventId: id, expectedVersion: expected, metadata: JSONObject([("actor", "ci@build-17")]))
     }
 
     func testOpenNeedsInitAndInitIsIdempotent() throws {
@@ -170,6 +172,52 @@ final class PostgresStoreTests: XCTestCase {
             XCTAssertThrowsError(try store.readAll(from: 12, limit: 1)) { e in
                 XCTAssertEqual((e as? StoreError)?.code, .corruption)
             }
+        }
+    }
+
+    /// A large append (COPY) looks up only its first and last ids before writing: stored ids
+    /// anywhere in the batch — first, last, or only in the middle, which the unique index
+    /// finds — still get their original positions, and the new events are stored once, after
+    /// the head, in order.
+    func testLargeAppendsRecogniseStoredIdsAnywhereInTheBatch() throws {
+        try withTestDatabase(prefix: "pgstore_large_retry") { url in
+            let store = try PostgresStore.create(url: url)
+            let stored = (0..<300).map { event("pipeline-a", $0) }
+            try store.append(stored)
+            var head: Int64 = 300
+            for (k, at) in [150, 0, 199].enumerated() {
+                var batch = (0..<199).map { event("pipeline-b\(k)", $0) }
+                batch.insert(stored[at], at: at)
+                let r = try store.append(batch)
+                XCTAssertEqual(r.appendedCount, 199, "stored id at \(at)")
+                var expected = Array((head + 1)...(head + 199))
+                expected.insert(Int64(at + 1), at: at)
+                XCTAssertEqual(r.positions, expected, "stored id at \(at)")
+                XCTAssertEqual(r.streamVersions[at], Int64(at))
+                head += 199
+            }
+            XCTAssertEqual(try store.append(stored).appendedCount, 0)
+            // A stored event in the middle whose expected version no longer holds is a repeat,
+            // not a conflict; the event after it expects the version it was stored at.
+            let repeated = event("pipeline-a", 300, expected: .exact(299))
+            try store.append([repeated])
+            head += 1
+            var batch = (0..<150).map { event("pipeline-c", $0) }
+            batch += [repeated, event("pipeline-a", 301, expected: .exact(300))]
+            batch += (150..<300).map { event("pipeline-c", $0) }
+            let r = try store.append(batch)
+            XCTAssertEqual(r.appendedCount, 301)
+            XCTAssertEqual(r.positions[150], head)
+            XCTAssertEqual(r.positions[151], head + 151)
+            XCTAssertEqual(r.streamVersions[150...151], [300, 301])
+            head += 301
+            XCTAssertEqual(try store.head().position, head)
+            let counts = try PostgresConnection(url).query(
+                "SELECT count(*), count(DISTINCT event_id), max(position) FROM deploylog.events")[0]
+            XCTAssertEqual(try counts.int64(0), head)
+            XCTAssertEqual(try counts.int64(1), head)
+            XCTAssertEqual(try counts.int64(2), head)
+            XCTAssertTrue(try store.verify().ok)
         }
     }
 
