@@ -13,6 +13,7 @@ extension FileStore {
         defer { stateLock.unlock() }
         if state.localWriteInProgress { return }
         try catchUp(repair: false, fromSegment: state.segments.count - 1)
+        scheduleIndexCheckpointIfDue()
     }
 
     /// Scans segments from `fromSegment` onwards, from what is already known, adding committed
