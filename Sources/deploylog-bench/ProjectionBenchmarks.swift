@@ -9,7 +9,7 @@ extension Benchmarks {
         "fold_read_only", "fold_all_projectors_in_memory", "fold_all_projectors", "fold_state_projector", "state_snapshot_build", "state_snapshot_bytes", "state_store_bytes",
         "state_at_random_position",
         "state_at_random_position_p95",
-        "state_at_random_position_with_open",
+        "state_at_random_position_fresh_store",
     ]
 
     func projectionGroup() throws {
@@ -129,7 +129,7 @@ extension Benchmarks {
             // What `deploylog state --at position:N` pays as typed: open the store (from the index
             // checkpoint that a released store leaves), then the state. A first reader brings
             // the checkpoint up to the head (the writer above is still open).
-            guard config.wants("state_at_random_position_with_open") else { return }
+            guard config.wants("state_at_random_position_fresh_store") else { return }
             let storePath = dir + "/store"
             do { _ = try FileStore.open(at: storePath) }
             var opened: [Double] = []
@@ -147,7 +147,7 @@ extension Benchmarks {
                 }
                 opened.append(t * 1000)
             }
-            report.line("state_at_random_position_with_open", median(opened), "ms")
+            report.line("state_at_random_position_fresh_store", median(opened), "ms")
         }
     }
 }
