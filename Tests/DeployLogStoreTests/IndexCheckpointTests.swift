@@ -408,6 +408,27 @@ final class IndexCheckpointTests: XCTestCase {
         }
     }
 
+    /// A damaged checkpoint that claims a later head than the store's does not stop the next
+    /// one being written.
+    func testADamagedCheckpointClaimingALaterHeadIsReplaced() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/s"
+            try makeStore(path, count: 50)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.checkpointFile(path)))
+            XCTAssertEqual(bytes[32], 50)
+            bytes[32] = 0x7F
+            try bytes.write(to: URL(fileURLWithPath: Self.checkpointFile(path)))
+            XCTAssertEqual(Self.storedHead(path), 127)
+            do {
+                let store = try FileStore.open(at: path, options: Self.options())
+                XCTAssertNil(store.indexCheckpointLoaded)
+                try store.append(Self.history(50..<51))
+            }
+            XCTAssertEqual(Self.storedHead(path), 51)
+            XCTAssertEqual(try FileStore.open(at: path, options: Self.options(onRelease: .max)).indexCheckpointLoaded, 51)
+        }
+    }
+
     /// A store whose index directory cannot be written still opens, appends and releases.
     func testACheckpointThatCannotBeWrittenFailsNothing() throws {
         try withTemporaryDirectory { dir in

@@ -273,18 +273,18 @@ enum IndexCheckpoint {
 
     static func read(store: String) -> MappedFile? { MappedFile(path(store: store)) }
 
-    /// The head of the checkpoint on disk according to its header (not checked further), or nil.
+    /// The head of the checkpoint on disk, if its framing and checksum hold (a damaged file
+    /// claiming a later head must not stop new checkpoints being written); nil otherwise.
     static func storedHead(store: String) -> Int64? {
-        let file = path(store: store)
-        guard let fd = try? Sys.open(file, O_RDONLY) else { return nil }
-        defer { Sys.close(fd) }
-        var b = [UInt8](repeating: 0, count: headerSize + 10)
-        let n = b.withUnsafeMutableBytes { (try? Sys.pread(fd, $0.baseAddress!, $0.count, 0, path: file)) ?? 0 }
-        guard n == b.count, Array(b[0..<8]) == magic else { return nil }
-        return b.withUnsafeBytes { p in
-            var r = ByteReader(UnsafeRawBufferPointer(rebasing: p[headerSize...]))
-            return r.varint().map { Int64(truncatingIfNeeded: $0) }
-        }
+        guard let file = read(store: store) else { return nil }
+        let b = file.bytes
+        guard b.count > headerSize, Array(b[0..<8]) == magic, b.loadLE(UInt32.self, at: 8) == formatVersion,
+            b.loadLE(UInt64.self, at: 16) == UInt64(b.count - headerSize)
+        else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: b[headerSize...])
+        guard CRC32C.checksum(body) == b.loadLE(UInt32.self, at: 24) else { return nil }
+        var r = ByteReader(body)
+        return r.varint().map { Int64(truncatingIfNeeded: $0) }
     }
 
     /// Writes `file` as the store's checkpoint: to a temporary file in the same directory,
