@@ -24,18 +24,29 @@ struct LogIndex {
 
     /// Adds the event at position `head + 1`.
     mutating func add(_ e: RecordedEvent, hash: Digest, location: Location) {
-        precondition(e.position == head + 1, "positions are gapless")
-        let (sid, newStream) = streams.id(for: e.stream)
+        add(position: e.position, stream: e.stream, type: e.type, occurredAt: e.occurredAt, eventId: e.eventId, hash: hash, location: location)
+    }
+
+    /// Adds the event at position `head + 1` (from a scan, which decodes only these fields).
+    mutating func add(_ f: IndexFields, hash: Digest, location: Location) {
+        add(position: f.position, stream: f.stream, type: f.type, occurredAt: f.occurredAt, eventId: f.eventId, hash: hash, location: location)
+    }
+
+    private mutating func add(
+        position: Int64, stream: String, type: String, occurredAt at: Timestamp, eventId: EventID, hash: Digest, location: Location
+    ) {
+        precondition(position == head + 1, "positions are gapless")
+        let (sid, newStream) = streams.id(for: stream)
         if newStream { streamPositions.append([]) }
-        let tid = types.id(for: e.type).id
-        streamPositions[Int(sid)].append(e.position)
+        let tid = types.id(for: type).id
+        streamPositions[Int(sid)].append(position)
         Swift.withUnsafeBytes(of: hash.value) { hashes.append(contentsOf: $0) }
         locations.append(location)
         streamOf.append(sid)
         typeOf.append(tid)
-        occurredAt.append(e.occurredAt.microseconds)
-        eventIds.add(e.eventId, at: e.position)
-        head = e.position
+        occurredAt.append(at.microseconds)
+        eventIds.add(eventId, at: position)
+        head = position
         headHash = hash
     }
 
