@@ -10,7 +10,8 @@ import DeployLogEvents
 /// id's hash — and the ids sit beside the slots in position order, read only when those bits
 /// match. A slot's place is the top bits of the hash, so doubling the table moves the slots
 /// in order, without hashing or reading an id. The hash is a seeded mix (fresh seeds per
-/// table): ids cannot be chosen to collide without the seeds.
+/// table): ids cannot be chosen to collide without the seeds. An index checkpoint stores a
+/// table with its seeds, so they are as secret as the store's files, no more.
 struct EventIDTable {
     /// Empty (0), or a position (low 40 bits) under the top 24 bits of its id's hash.
     private var slots = [UInt64](repeating: 0, count: 1 << EventIDTable.initialBits)
