@@ -101,6 +101,7 @@ extension FileStore {
         }
         let head = state.index.head
         let headHash = state.index.headHash
+        scheduleIndexCheckpointIfDue()
         stateLock.unlock()
         if !staged.events.isEmpty { noteHead(position: head, hash: headHash) }
         // Only now, durable, do the waiting appenders learn their results.

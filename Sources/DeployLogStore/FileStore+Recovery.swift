@@ -13,6 +13,7 @@ extension FileStore {
         defer { stateLock.unlock() }
         if state.localWriteInProgress { return }
         try catchUp(repair: false, fromSegment: state.segments.count - 1)
+        scheduleIndexCheckpointIfDue()
     }
 
     /// Scans segments from `fromSegment` onwards, from what is already known, adding committed
@@ -103,7 +104,8 @@ extension FileStore {
             offset = SegmentFormat.headerSize
             out.committedThrough = offset
         }
-        var pending = [(RecordedEvent, Digest, LogIndex.Location)]()
+        var pending = [(IndexFields, Digest, LogIndex.Location)]()
+        var cache = RecordedEvent.DecodeCache()
         var pendingVersions = [String: Int64]()
         var chain = state.index.headHash
         var raw = [UInt8]()
@@ -144,10 +146,14 @@ extension FileStore {
                     out.problemOffset = offset
                     return out
                 }
-                let e: RecordedEvent
+                // Only what the index keeps is built (the rest is checked); another layout takes
+                // the full decoder.
+                let e: IndexFields
                 do {
-                    e = try raw.withUnsafeBytes { (r) throws(EventDecodingError) -> RecordedEvent in
-                        try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: r[0..<n]))
+                    e = try raw.withUnsafeBytes { (r) throws(EventDecodingError) -> IndexFields in
+                        let canonical = UnsafeRawBufferPointer(rebasing: r[0..<n])
+                        if let f = RecordedEvent.decodeIndexFields(canonical, cache: &cache) { return f }
+                        return IndexFields(try RecordedEvent.decode(canonical: canonical, cache: &cache))
                     }
                 } catch {
                     out.problem = "position \(pos): \(error)"

@@ -4,6 +4,7 @@ import Glibc
 import DeployLogCompression
 public import DeployLogEvents
 import Foundation
+public import Logging
 
 /// The embedded file store: append-only segment files of framed, checksummed, LZ4-compressed
 /// records in a directory (`./.deploylog` by default).
@@ -20,6 +21,16 @@ public final class FileStore: EventStore, @unchecked Sendable {
         public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
         /// Most events one group commit takes.
         public var maxBatchEvents: Int = 50_000
+        /// Whether the index checkpoint (`index/index.bin`) is used on open and written (see
+        /// `IndexCheckpoint`); without it every open decodes every event.
+        public var indexCheckpoint = true
+        /// Debug messages: an index checkpoint written, or ignored and why.
+        public var logger: Logger?
+        /// Events since the last index checkpoint after which a commit (or a scan) starts a
+        /// background write of a new one; nil: `max(50_000, head / 4)`.
+        package var checkpointInterval: Int64?
+        /// Events since the last index checkpoint after which releasing the store writes one.
+        package var checkpointOnReleaseInterval: Int64 = 1_000
         public init() {}
     }
 
@@ -44,6 +55,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
     package var groupCommitStatistics: (groups: UInt64, requests: UInt64) { committer.statistics }
     let headWriter = HeadWriter()
     let lease = WriterLease()
+    let checkpoints = CheckpointWriter()
 
     struct Segment {
         var base: Int64
@@ -139,11 +151,16 @@ public final class FileStore: EventStore, @unchecked Sendable {
         for base in bases {
             state.segments.append(Segment(base: base, path: segmentsPath + "/" + SegmentFormat.fileName(basePosition: base), committedEnd: 0))
         }
-        try catchUp(repair: haveLock, fromSegment: 0)
+        // The index checkpoint, if one agrees with the log, spares scanning what it covers.
+        let fromSegment = loadIndexCheckpoint()
+        try catchUp(repair: haveLock, fromSegment: fromSegment)
+        checkpoints.storeOpened = true
+        scheduleIndexCheckpointIfDue()
     }
 
     deinit {
         if let (position, hash) = headWriter.pending { noteHead(position: position, hash: hash, force: true) }
+        writeIndexCheckpointOnRelease()
         if headWriter.fd >= 0 { Sys.close(headWriter.fd) }
         lease.release(lockFD)
         for s in state.segments where s.readFD >= 0 { Sys.close(s.readFD) }

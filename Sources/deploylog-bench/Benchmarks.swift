@@ -19,7 +19,7 @@ struct Benchmarks {
         Group(names: ["cores"], run: { _ in print("cores \(ProcessInfo.processInfo.activeProcessorCount) count") }),
         Group(
             names: [
-                "append_batched_1000", "open_rebuild", "replay", "verify", "stored_bytes_per_event",
+                "append_batched_1000", "open_rebuild", "open_indexed", "replay", "verify", "stored_bytes_per_event",
                 "canonical_json_bytes_per_event", "stored_to_canonical_ratio", "stored_to_ndjson_input_ratio",
             ], run: { b in try b.storeGroup() }),
         Group(
@@ -92,6 +92,7 @@ struct Benchmarks {
         let workload = Array(events.prefix(n))
         var append: [Double] = []
         var open: [Double] = []
+        var openIndexed: [Double] = []
         var replay: [Double] = []
         var verify: [Double] = []
         var sizes: (stored: Int, canonical: Int)?
@@ -111,8 +112,23 @@ struct Benchmarks {
                     }
                 }
                 store = nil
+                // The writer left its index checkpoint on release: an open reads it and scans
+                // nothing after it.
+                guard FileManager.default.fileExists(atPath: path + "/index/index.bin") else {
+                    throw BenchError("the writer left no index checkpoint")
+                }
+                var indexedOptions = FileStore.Options()
+                indexedOptions.checkpointOnReleaseInterval = .max
+                var indexed: FileStore?
+                let tIndexed = try timed { indexed = try FileStore.open(at: path, options: indexedOptions) }
+                guard indexed?.indexCheckpointLoaded == Int64(n) else { throw BenchError("the index checkpoint was not used") }
+                indexed = nil
+                // The full scan: no checkpoint to read, none written.
+                try FileManager.default.removeItem(atPath: path + "/index")
+                var scanOptions = FileStore.Options()
+                scanOptions.indexCheckpoint = false
                 var opened: FileStore?
-                let tOpen = try timed { opened = try FileStore.open(at: path) }
+                let tOpen = try timed { opened = try FileStore.open(at: path, options: scanOptions) }
                 var count = 0
                 let tReplay = try timed {
                     try opened!.read(from: 1, filter: EventFilter(), limit: nil) { _ in
@@ -136,15 +152,18 @@ struct Benchmarks {
                 }
                 append.append(Double(n) / tAppend)
                 open.append(Double(n) / tOpen)
+                openIndexed.append(Double(n) / tIndexed)
                 replay.append(Double(n) / tReplay)
                 verify.append(Double(n) / tVerify)
                 note(
                     "store \(rep)/\(config.repetitions): \(n) events: append \(append.last!.short)/s, open \(open.last!.short)/s, "
+                        + "open indexed \(String(format: "%.1f", tIndexed * 1000)) ms, "
                         + "replay \(replay.last!.short)/s, verify \(verify.last!.short)/s")
             }
         }
         report.line("append_batched_1000", median(append), "events/s")
         report.line("open_rebuild", median(open), "events/s")
+        report.line("open_indexed", median(openIndexed), "events/s")
         report.line("replay", median(replay), "events/s")
         report.line("verify", median(verify), "events/s")
         if let sizes {

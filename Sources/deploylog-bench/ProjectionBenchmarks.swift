@@ -9,6 +9,7 @@ extension Benchmarks {
         "fold_read_only", "fold_all_projectors_in_memory", "fold_all_projectors", "fold_state_projector", "state_snapshot_build", "state_snapshot_bytes", "state_store_bytes",
         "state_at_random_position",
         "state_at_random_position_p95",
+        "state_at_random_position_fresh_store",
     ]
 
     func projectionGroup() throws {
@@ -124,6 +125,29 @@ extension Benchmarks {
             times.sort()
             report.line("state_at_random_position", median(times), "ms")
             report.line("state_at_random_position_p95", times[min(times.count - 1, times.count * 95 / 100)], "ms")
+
+            // What `deploylog state --at position:N` pays as typed: open the store (from the index
+            // checkpoint that a released store leaves), then the state. A first reader brings
+            // the checkpoint up to the head (the writer above is still open).
+            guard config.wants("state_at_random_position_fresh_store") else { return }
+            let storePath = dir + "/store"
+            do { _ = try FileStore.open(at: storePath) }
+            var opened: [Double] = []
+            for _ in 0..<(config.quick ? 3 : 10) {
+                let position = Int64(rng.next() % UInt64(n)) + 1
+                var r: PointInTime.Result?
+                var fromCheckpoint: Int64?
+                let t = try timed {
+                    let reader = try FileStore.open(at: storePath)
+                    fromCheckpoint = reader.indexCheckpointLoaded
+                    r = try PointInTime(store: reader, snapshots: SnapshotDirectory(path: storePath + "/snapshots")).state(at: position)
+                }
+                guard let r, r.state.position == position, fromCheckpoint == Int64(n) else {
+                    throw BenchError("state at \(position) with open: reached \(r?.state.position ?? -1), checkpoint \(fromCheckpoint ?? -1)")
+                }
+                opened.append(t * 1000)
+            }
+            report.line("state_at_random_position_fresh_store", median(opened), "ms")
         }
     }
 }

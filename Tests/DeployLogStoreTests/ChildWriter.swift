@@ -22,9 +22,12 @@ enum ChildWriter {
 
     /// Appends events `0..<count` of `writer` in calls of `batch`, printing `acked N` after
     /// each durable call.
-    static func run(store path: String, writer: Int, count: Int, batch: Int, segmentSize: Int? = nil) throws {
+    static func run(
+        store path: String, writer: Int, count: Int, batch: Int, segmentSize: Int? = nil, checkpointInterval: Int64? = nil
+    ) throws {
         var options = FileStore.Options()
         if let segmentSize { options.segmentSize = segmentSize }
+        options.checkpointInterval = checkpointInterval
         let store = try FileStore.open(at: path, options: options)
         var i = 0
         while i < count {
@@ -36,7 +39,9 @@ enum ChildWriter {
     }
 
     /// Starts this test binary as a child writer.
-    static func spawn(store: String, writer: Int, count: Int, batch: Int, segmentSize: Int? = nil) throws -> (Process, Pipe) {
+    static func spawn(
+        store: String, writer: Int, count: Int, batch: Int, segmentSize: Int? = nil, checkpointInterval: Int64? = nil
+    ) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
         p.arguments = ["DeployLogStoreTests.ChildWriterTests/testChildWriter"]
@@ -46,6 +51,7 @@ enum ChildWriter {
         env["DEPLOYLOG_CHILD_COUNT"] = String(count)
         env["DEPLOYLOG_CHILD_BATCH"] = String(batch)
         env["DEPLOYLOG_CHILD_SEGMENT_SIZE"] = segmentSize.map(String.init)
+        env["DEPLOYLOG_CHILD_CHECKPOINT_INTERVAL"] = checkpointInterval.map(String.init)
         p.environment = env
         let out = Pipe()
         p.standardOutput = out

@@ -13,7 +13,8 @@ final class ChildWriterTests: XCTestCase {
             try ChildWriter.run(
                 store: store, writer: Int(env["DEPLOYLOG_CHILD_WRITER"] ?? "0")!,
                 count: Int(env["DEPLOYLOG_CHILD_COUNT"] ?? "10")!, batch: Int(env["DEPLOYLOG_CHILD_BATCH"] ?? "1")!,
-                segmentSize: env["DEPLOYLOG_CHILD_SEGMENT_SIZE"].flatMap { Int($0) })
+                segmentSize: env["DEPLOYLOG_CHILD_SEGMENT_SIZE"].flatMap { Int($0) },
+                checkpointInterval: env["DEPLOYLOG_CHILD_CHECKPOINT_INTERVAL"].flatMap { Int64($0) })
             return
         }
         try withTemporaryDirectory { dir in

@@ -10,7 +10,8 @@ import DeployLogEvents
 /// id's hash — and the ids sit beside the slots in position order, read only when those bits
 /// match. A slot's place is the top bits of the hash, so doubling the table moves the slots
 /// in order, without hashing or reading an id. The hash is a seeded mix (fresh seeds per
-/// table): ids cannot be chosen to collide without the seeds.
+/// table): ids cannot be chosen to collide without the seeds. An index checkpoint stores a
+/// table with its seeds, so they are as secret as the store's files, no more.
 struct EventIDTable {
     /// Empty (0), or a position (low 40 bits) under the top 24 bits of its id's hash.
     private var slots = [UInt64](repeating: 0, count: 1 << EventIDTable.initialBits)
@@ -20,12 +21,55 @@ struct EventIDTable {
     private var ids: [EventID] = []
     /// Occupied slots.
     private var occupied = 0
-    private let seeds = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+    private let seeds: (UInt64, UInt64)
 
     private static let initialBits = 10
     private static let positionBits = 40
     private static let tagBits = 64 - positionBits
     private static let positionMask: UInt64 = (1 << positionBits) - 1
+
+    init() {
+        seeds = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+    }
+
+    /// The table's state as an index checkpoint stores it: with its seeds, so that loading it
+    /// is copying, not hashing every id again.
+    struct Stored {
+        var seeds: (UInt64, UInt64)
+        var bits: Int
+        var occupied: Int
+        var slots: [UInt64]
+        var ids: [EventID]
+    }
+
+    var stored: Stored { Stored(seeds: seeds, bits: bits, occupied: occupied, slots: slots, ids: ids) }
+
+    /// The table of a checkpoint; nil unless its slots are consistent: as many as its bits say,
+    /// `occupied` of them in use (at most 70%), each holding a stored position.
+    init?(stored s: Stored) {
+        guard s.bits >= EventIDTable.initialBits, s.bits <= 40, s.slots.count == 1 << s.bits,
+            s.occupied <= s.ids.count, s.occupied * 10 <= s.slots.count * 7
+        else { return nil }
+        let count = UInt64(s.ids.count)
+        var used = 0
+        var bad = false
+        s.slots.withUnsafeBufferPointer { slots in
+            for slot in slots where slot != 0 {
+                let p = slot & EventIDTable.positionMask
+                if p == 0 || p > count { bad = true; break }
+                used += 1
+            }
+        }
+        guard !bad, used == s.occupied else { return nil }
+        seeds = s.seeds
+        bits = s.bits
+        occupied = s.occupied
+        slots = s.slots
+        ids = s.ids
+    }
+
+    /// The id at `position`.
+    func id(at position: Int64) -> EventID { ids[Int(position - 1)] }
 
     /// The last position holding `id`, if any.
     func position(of id: EventID) -> Int64? {

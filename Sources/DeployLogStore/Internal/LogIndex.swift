@@ -24,19 +24,91 @@ struct LogIndex {
 
     /// Adds the event at position `head + 1`.
     mutating func add(_ e: RecordedEvent, hash: Digest, location: Location) {
-        precondition(e.position == head + 1, "positions are gapless")
-        let (sid, newStream) = streams.id(for: e.stream)
+        add(position: e.position, stream: e.stream, type: e.type, occurredAt: e.occurredAt, eventId: e.eventId, hash: hash, location: location)
+    }
+
+    /// Adds the event at position `head + 1` (from a scan, which decodes only these fields).
+    mutating func add(_ f: IndexFields, hash: Digest, location: Location) {
+        add(position: f.position, stream: f.stream, type: f.type, occurredAt: f.occurredAt, eventId: f.eventId, hash: hash, location: location)
+    }
+
+    private mutating func add(
+        position: Int64, stream: String, type: String, occurredAt at: Timestamp, eventId: EventID, hash: Digest, location: Location
+    ) {
+        precondition(position == head + 1, "positions are gapless")
+        let (sid, newStream) = streams.id(for: stream)
         if newStream { streamPositions.append([]) }
-        let tid = types.id(for: e.type).id
-        streamPositions[Int(sid)].append(e.position)
+        let tid = types.id(for: type).id
+        streamPositions[Int(sid)].append(position)
         Swift.withUnsafeBytes(of: hash.value) { hashes.append(contentsOf: $0) }
         locations.append(location)
         streamOf.append(sid)
         typeOf.append(tid)
-        occurredAt.append(e.occurredAt.microseconds)
-        eventIds.add(e.eventId, at: e.position)
-        head = e.position
+        occurredAt.append(at.microseconds)
+        eventIds.add(eventId, at: position)
+        head = position
         headHash = hash
+    }
+
+    /// What an index checkpoint stores: everything but the stream positions, which follow
+    /// from `streamOf`.
+    struct Columns {
+        var hashes: [UInt8]
+        var locations: [Location]
+        var streamOf: [UInt32]
+        var typeOf: [UInt32]
+        var occurredAt: [Int64]
+        var streamNames: [String]
+        var typeNames: [String]
+        var eventIds: EventIDTable.Stored
+    }
+
+    /// The columns (shared, not copied: the arrays are copy-on-write).
+    var columns: Columns {
+        Columns(
+            hashes: hashes, locations: locations, streamOf: streamOf, typeOf: typeOf, occurredAt: occurredAt,
+            streamNames: streams.names, typeNames: types.names, eventIds: eventIds.stored)
+    }
+
+    init() {}
+
+    /// The index holding `columns` (of positions 1 through their count); nil when they do not
+    /// agree with each other: lengths, name and stream numbers, the event-id table.
+    init?(columns c: Columns) {
+        let n = c.locations.count
+        guard c.hashes.count == n * 32, c.streamOf.count == n, c.typeOf.count == n, c.occurredAt.count == n,
+            let streams = NameTable(names: c.streamNames), let types = NameTable(names: c.typeNames),
+            let eventIds = EventIDTable(stored: c.eventIds), c.eventIds.ids.count == n
+        else { return nil }
+        let streamCount = UInt32(c.streamNames.count)
+        let typeCount = UInt32(c.typeNames.count)
+        // Each stream's positions, counted first so that each array is allocated once.
+        var counts = [Int](repeating: 0, count: Int(streamCount))
+        var bad = false
+        c.streamOf.withUnsafeBufferPointer { s in
+            for sid in s {
+                if sid >= streamCount { bad = true; break }
+                counts[Int(sid)] += 1
+            }
+        }
+        guard !bad, c.typeOf.allSatisfy({ $0 < typeCount }), !counts.contains(0) else { return nil }
+        var positions = counts.map { k -> [Int64] in
+            var a = [Int64]()
+            a.reserveCapacity(k)
+            return a
+        }
+        for (i, sid) in c.streamOf.enumerated() { positions[Int(sid)].append(Int64(i + 1)) }
+        head = Int64(n)
+        hashes = c.hashes
+        headHash = n == 0 ? ChainHash.genesis : c.hashes.withUnsafeBytes { Digest(UnsafeRawBufferPointer(rebasing: $0[(n * 32 - 32)...])) }
+        locations = c.locations
+        streamOf = c.streamOf
+        typeOf = c.typeOf
+        occurredAt = c.occurredAt
+        self.streams = streams
+        streamPositions = positions
+        self.types = types
+        self.eventIds = eventIds
     }
 
     /// The last version of a stream (its event count − 1), nil when it has none.
@@ -61,6 +133,11 @@ struct LogIndex {
     }
 
     func location(of position: Int64) -> Location { locations[Int(position - 1)] }
+
+    func eventId(at position: Int64) -> EventID { eventIds.id(at: position) }
+    func stream(at position: Int64) -> String { streams.names[Int(streamOf[Int(position - 1)])] }
+    func type(at position: Int64) -> String { types.names[Int(typeOf[Int(position - 1)])] }
+    func occurredMicroseconds(at position: Int64) -> Int64 { occurredAt[Int(position - 1)] }
 
     func hash(at position: Int64) -> Digest {
         if position == 0 { return ChainHash.genesis }
@@ -128,6 +205,16 @@ struct NameTable {
     /// The last name looked up: consecutive events mostly share a stream and often a type,
     /// and comparing is cheaper than hashing.
     private var last: (name: String, id: UInt32)?
+
+    init() {}
+
+    /// The table numbering `names` in order; nil when a name repeats.
+    init?(names: [String]) {
+        var ids = [String: UInt32](minimumCapacity: names.count)
+        for (i, name) in names.enumerated() where ids.updateValue(UInt32(i), forKey: name) != nil { return nil }
+        self.names = names
+        self.ids = ids
+    }
 
     /// The id of `name`, numbering it when new.
     mutating func id(for name: String) -> (id: UInt32, isNew: Bool) {

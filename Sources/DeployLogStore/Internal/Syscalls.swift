@@ -103,6 +103,16 @@ enum Sys {
         _ = try retry("rename", from) { Glibc.rename(from, to) }
     }
 
+    /// Maps `count` bytes of `fd` read-only (a private mapping).
+    static func mapReadOnly(_ fd: Int32, _ count: Int, path: String) throws(Failure) -> UnsafeRawPointer {
+        guard let p = Glibc.mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw Failure(call: "mmap", path: path, errno: errno)
+        }
+        return UnsafeRawPointer(p)
+    }
+
+    static func unmap(_ p: UnsafeRawPointer, _ count: Int) { _ = Glibc.munmap(UnsafeMutableRawPointer(mutating: p), count) }
+
     /// Names in a directory (without `.` and `..`).
     static func list(_ path: String) throws(Failure) -> [String] {
         guard let dir = opendir(path) else { throw Failure(call: "opendir", path: path, errno: errno) }
