@@ -27,7 +27,7 @@ public final class FileStore: EventStore, @unchecked Sendable {
         /// Debug messages: an index checkpoint written, or ignored and why.
         public var logger: Logger?
         /// Events since the last index checkpoint after which a commit (or a scan) starts a
-        /// background write of a new one; nil: `max(50_000, head / 4)`.
+        /// background write of a new one; nil: `max(100_000, head)`.
         package var checkpointInterval: Int64?
         /// Events since the last index checkpoint after which releasing the store writes one.
         package var checkpointOnReleaseInterval: Int64 = 1_000
