@@ -28,13 +28,7 @@ extension RecordedEvent {
     package static func decodeFoldFields(
         _ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache, classify: (String) -> UInt8
     ) -> FoldFields? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
-        var stacks = cache.stacks ?? _ParserStacks(interning: cache.interning)
-        cache.stacks = nil
-        if !stacks.isUnique() { stacks = _ParserStacks(interning: cache.interning) }
-        var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks)
-        defer { cache.stacks = st.takeStacks() }
-        do {
+        parsingStoreLayout(bytes, cache: &cache) { st, cache in
             guard st.take("{\"data\":") else { return nil }
             let data = try st.parseValue()
             guard st.take(",\"eventId\":"), let idBytes = st.quoted(36),
@@ -57,8 +51,6 @@ extension RecordedEvent {
             else { return nil }
             return FoldFields(
                 position: position, type: type, typeCode: typeCode, schemaVersion: Int(schemaVersion), occurredAt: occurredAt, data: data)
-        } catch {
-            return nil
         }
     }
 }

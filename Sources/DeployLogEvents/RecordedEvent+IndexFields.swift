@@ -16,13 +16,7 @@ extension RecordedEvent {
     /// caller then decodes the whole event). Accepts exactly what `decodeStoreLayout` accepts,
     /// as `decodeFoldFields` does.
     package static func decodeIndexFields(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> IndexFields? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
-        var stacks = cache.stacks ?? _ParserStacks(interning: cache.interning)
-        cache.stacks = nil
-        if !stacks.isUnique() { stacks = _ParserStacks(interning: cache.interning) }
-        var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks)
-        defer { cache.stacks = st.takeStacks() }
-        do {
+        parsingStoreLayout(bytes, cache: &cache) { st, cache in
             guard st.take("{\"data\":"), try st.skipCanonicalValue(),
                 st.take(",\"eventId\":"), let idBytes = st.quoted(36),
                 let eventId = EventID.parse(UnsafeBufferPointer(start: idBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: 36)),
@@ -43,8 +37,6 @@ extension RecordedEvent {
             else { return nil }
             return IndexFields(
                 position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type, occurredAt: occurredAt)
-        } catch {
-            return nil
         }
     }
 }

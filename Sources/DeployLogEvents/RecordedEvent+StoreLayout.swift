@@ -1,17 +1,27 @@
 extension RecordedEvent {
-    /// Decodes canonical bytes laid out exactly as `writeCanonical` writes an event without
-    /// extra fields — `{"data":…,"eventId":"…","metadata":{…},"occurredAt":"…","position":N,
-    /// "recordedAt":"…","schemaVersion":N,"stream":"…","streamVersion":N,"type":"…"}` — reading
-    /// the ids, times and numbers straight from the bytes. Returns nil for any other layout (the
-    /// general decoder then decides), so it never accepts what that decoder would refuse.
-    static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> RecordedEvent? {
+    /// The frame of the store-layout decoders (`decodeStoreLayout`, `decodeFoldFields`,
+    /// `decodeIndexFields`): `body` parses `bytes` with the cache's parser stacks, given back
+    /// afterwards; nil for empty bytes, or when `body` throws or returns nil (another layout).
+    @inline(__always)
+    static func parsingStoreLayout<T>(
+        _ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache, _ body: (inout _JSONParserState, inout DecodeCache) throws -> T?
+    ) -> T? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
         var stacks = cache.stacks ?? _ParserStacks(interning: cache.interning)
         cache.stacks = nil
         if !stacks.isUnique() { stacks = _ParserStacks(interning: cache.interning) }
         var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks)
         defer { cache.stacks = st.takeStacks() }
-        do {
+        do { return try body(&st, &cache) } catch { return nil }
+    }
+
+    /// Decodes canonical bytes laid out exactly as `writeCanonical` writes an event without
+    /// extra fields — `{"data":…,"eventId":"…","metadata":{…},"occurredAt":"…","position":N,
+    /// "recordedAt":"…","schemaVersion":N,"stream":"…","streamVersion":N,"type":"…"}` — reading
+    /// the ids, times and numbers straight from the bytes. Returns nil for any other layout (the
+    /// general decoder then decides), so it never accepts what that decoder would refuse.
+    static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> RecordedEvent? {
+        parsingStoreLayout(bytes, cache: &cache) { st, cache in
             guard st.take("{\"data\":") else { return nil }
             let data = try st.parseValue()
             guard st.take(",\"eventId\":"), let idBytes = st.quoted(36),
@@ -35,8 +45,6 @@ extension RecordedEvent {
                 position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
                 schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
                 data: data)
-        } catch {
-            return nil
         }
     }
 }
