@@ -21,6 +21,18 @@ package struct FoldFields: Sendable {
 }
 
 extension RecordedEvent {
+    /// The fold fields of any canonical event: `decodeFoldFields` for the store's own layout,
+    /// else the general decoder (extra envelope fields, non-canonical metadata).
+    package static func foldFields(
+        canonical bytes: UnsafeRawBufferPointer, cache: inout DecodeCache, classify: (String) -> UInt8
+    ) throws -> FoldFields {
+        if let fast = decodeFoldFields(bytes, cache: &cache, classify: classify) { return fast }
+        let e = try decode(canonical: bytes, cache: &cache)
+        return FoldFields(
+            position: e.position, type: e.type, typeCode: classify(e.type), schemaVersion: e.schemaVersion,
+            occurredAt: e.occurredAt, data: e.data)
+    }
+
     /// The fold fields of canonical bytes laid out as `decodeStoreLayout` expects (the store's
     /// own events); nil for any other layout, or metadata that is not in canonical form (the
     /// caller then decodes the whole event). Accepts exactly what `decodeStoreLayout` accepts.

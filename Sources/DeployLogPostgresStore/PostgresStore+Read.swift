@@ -58,16 +58,7 @@ extension PostgresStore {
         try readExamining(
             from: position, filter: filter, limit: limit,
             decode: { row, position, bytes, cache in
-                let f: FoldFields
-                if let fast = RecordedEvent.decodeFoldFields(bytes, cache: &cache, classify: classify) {
-                    f = fast
-                } else {
-                    // Another layout (extra envelope fields, non-canonical metadata): the general decoder.
-                    let e = try RecordedEvent.decode(canonical: bytes, cache: &cache)
-                    f = FoldFields(
-                        position: e.position, type: e.type, typeCode: classify(e.type),
-                        schemaVersion: e.schemaVersion, occurredAt: e.occurredAt, data: e.data)
-                }
+                let f = try RecordedEvent.foldFields(canonical: bytes, cache: &cache, classify: classify)
                 guard f.position == position else {
                     throw StoreError(
                         .corruption, "position \(position): the event says position \(f.position)",

@@ -27,16 +27,7 @@ extension FileStore {
         try readExamining(
             from: position, filter: filter, limit: limit,
             decode: { bytes, item, cache in
-                let f: FoldFields
-                if let fast = RecordedEvent.decodeFoldFields(bytes, cache: &cache, classify: classify) {
-                    f = fast
-                } else {
-                    // Another layout (extra envelope fields, non-canonical metadata): the general decoder.
-                    let e = try RecordedEvent.decode(canonical: bytes, cache: &cache)
-                    f = FoldFields(
-                        position: e.position, type: e.type, typeCode: classify(e.type), schemaVersion: e.schemaVersion,
-                        occurredAt: e.occurredAt, data: e.data)
-                }
+                let f = try RecordedEvent.foldFields(canonical: bytes, cache: &cache, classify: classify)
                 guard f.position == item.position else {
                     throw StoreError(.corruption, "position \(item.position): event says position \(f.position)", position: item.position)
                 }
