@@ -215,6 +215,19 @@ struct _JSONParserState: ~Copyable {
     /// straight from the input bytes.
     mutating func parseString() throws(JSONParseError) -> String {
         let start = i + 1
+        let (j, escaped) = try scanString(from: start)
+        if escaped { return try parseEscapedString(start: start, escapeAt: j) }
+        i = j + 1
+        let n = j - start
+        if n >= 16, n <= _StringInterner.maxLength, let strings { return strings.string(p + start, count: n) }
+        return String(decoding: UnsafeBufferPointer(start: p + start, count: n), as: UTF8.self)
+    }
+
+    /// Checks the string whose first byte is at `start` (after its quote) up to its closing
+    /// quote: (the quote's offset, false), or (the first backslash's offset, true) when an escape
+    /// comes first (the caller then takes the slow path, which checks the rest).
+    @inline(__always)
+    func scanString(from start: Int) throws(JSONParseError) -> (offset: Int, escaped: Bool) {
         var j = start
         while true {
             // Eight bytes at a time to the next special byte: '"', '\\', a control character,
@@ -230,8 +243,8 @@ struct _JSONParserState: ~Copyable {
                 throw error("unterminated string", at: start - 1)
             }
             let c = p[j]
-            if c == quote { break }
-            if c == backslash { return try parseEscapedString(start: start, escapeAt: j) }
+            if c == quote { return (j, false) }
+            if c == backslash { return (j, true) }
             if c < 0x20 { throw controlCharacter(c, at: j) }
             if c < 0x80 {
                 j += 1
@@ -239,10 +252,6 @@ struct _JSONParserState: ~Copyable {
                 j = try validateUTF8Sequence(at: j)
             }
         }
-        i = j + 1
-        let n = j - start
-        if n >= 16, n <= _StringInterner.maxLength, let strings { return strings.string(p + start, count: n) }
-        return String(decoding: UnsafeBufferPointer(start: p + start, count: n), as: UTF8.self)
     }
 
     func controlCharacter(_ c: UInt8, at offset: Int) -> JSONParseError {

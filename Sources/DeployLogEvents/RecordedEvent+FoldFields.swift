@@ -196,31 +196,11 @@ extension _JSONParserState {
     /// Checks the string at `p[i]` as `parseString` would and moves past it.
     mutating func skipString() throws(JSONParseError) {
         let start = i + 1
-        var j = start
-        while true {
-            if j + 8 <= end {
-                let mask = _SWAR.stringSpecialMask(UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
-                if mask == 0 {
-                    j += 8
-                    continue
-                }
-                j += mask.trailingZeroBitCount &>> 3
-            } else if j >= end {
-                throw error("unterminated string", at: start - 1)
-            }
-            let c = p[j]
-            if c == UInt8(ascii: "\"") { break }
-            if c == UInt8(ascii: "\\") {
-                // Rare: the full check of the escapes, into the scratch buffer.
-                _ = try parseEscapedString(start: start, escapeAt: j)
-                return
-            }
-            if c < 0x20 { throw controlCharacter(c, at: j) }
-            if c < 0x80 {
-                j += 1
-            } else {
-                j = try validateUTF8Sequence(at: j)
-            }
+        let (j, escaped) = try scanString(from: start)
+        if escaped {
+            // Rare: the full check of the escapes, into the scratch buffer.
+            _ = try parseEscapedString(start: start, escapeAt: j)
+            return
         }
         i = j + 1
     }
