@@ -23,13 +23,15 @@ public struct LZ4Error: Error, Sendable, Equatable, CustomStringConvertible {
 /// Compresses one event at a time with LZ4, each independently of the others but all against
 /// the same dictionary.
 ///
-/// The dictionary is loaded once (`LZ4_loadDict`) into a prepared `LZ4_stream_t`; every call
-/// copies that prepared state into a working state and compresses with
-/// `LZ4_compress_fast_continue`, so no event depends on its neighbours. (Debian's liblz4 does not
-/// export `LZ4_attach_dictionary`, which would avoid the copy.) The input is first copied to
-/// just after the dictionary in one buffer, so LZ4 sees the dictionary as a prefix of the
-/// input, its fastest mode; the output is an ordinary block that decompresses with the same
-/// dictionary.
+/// The dictionary is loaded once (`LZ4_loadDict`) into a prepared `LZ4_stream_t`. For an input
+/// of up to 4 KiB (an event, nearly always) a working stream is reset and the prepared stream
+/// attached to it in place (`LZ4_attach_dictionary`'s mechanism; Debian's liblz4 does not export
+/// that function, so CLZ4's shim carries its few lines), and `LZ4_compress_fast_continue` looks
+/// matches up in both: no copy of the 16 KiB prepared state per event. A larger input, or a
+/// liblz4 other than the one the header came with, takes the older path: the prepared state is
+/// copied into the working state and the input copied to just after the dictionary, so LZ4 sees
+/// the dictionary as a prefix. Either way no event depends on its neighbours, and the output is
+/// an ordinary block that decompresses with the same dictionary.
 ///
 /// Not thread-safe: use one compressor per thread.
 public final class LZ4Compressor {
@@ -71,6 +73,10 @@ public final class LZ4Compressor {
         window.deallocate()
     }
 
+    /// Whether the loaded liblz4 is the version whose stream layout `deploylog_lz4_attach_dictionary`
+    /// was compiled against (see CLZ4's shim.h).
+    static let attachSupported = deploylog_lz4_attach_supported() != 0
+
     /// The most bytes `compress` can write for `count` bytes of input.
     public static func bound(_ count: Int) -> Int { Int(LZ4_compressBound(Int32(count))) }
 
@@ -94,13 +100,22 @@ public final class LZ4Compressor {
         let dst = destination.assumingMemoryBound(to: CChar.self)
         let written: Int32
         if let dictionary {
-            let dictCount = dictionary.bytes.count
-            if window.count - dictCount < source.count { prepare(room: max(source.count, 2 * (window.count - dictCount))) }
-            let input = window.baseAddress! + dictCount
-            if let s = source.baseAddress { input.copyMemory(from: s, byteCount: source.count) }
-            UnsafeMutableRawPointer(working).copyMemory(from: prepared, byteCount: MemoryLayout<LZ4_stream_t>.size)
-            written = LZ4_compress_fast_continue(
-                working, input.assumingMemoryBound(to: CChar.self), dst, Int32(source.count), Int32(capacity), acceleration)
+            if LZ4Compressor.attachSupported && source.count <= 4096 {
+                // The working stream looks the dictionary up in the prepared stream in place.
+                LZ4_resetStream_fast(working)
+                deploylog_lz4_attach_dictionary(working, prepared)
+                written = LZ4_compress_fast_continue(
+                    working, source.baseAddress?.assumingMemoryBound(to: CChar.self), dst, Int32(source.count),
+                    Int32(capacity), acceleration)
+            } else {
+                let dictCount = dictionary.bytes.count
+                if window.count - dictCount < source.count { prepare(room: max(source.count, 2 * (window.count - dictCount))) }
+                let input = window.baseAddress! + dictCount
+                if let s = source.baseAddress { input.copyMemory(from: s, byteCount: source.count) }
+                UnsafeMutableRawPointer(working).copyMemory(from: prepared, byteCount: MemoryLayout<LZ4_stream_t>.size)
+                written = LZ4_compress_fast_continue(
+                    working, input.assumingMemoryBound(to: CChar.self), dst, Int32(source.count), Int32(capacity), acceleration)
+            }
         } else {
             written = LZ4_compress_fast_extState(
                 UnsafeMutableRawPointer(working), source.baseAddress?.assumingMemoryBound(to: CChar.self), dst,

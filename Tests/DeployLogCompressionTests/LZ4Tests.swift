@@ -38,6 +38,30 @@ final class LZ4Tests: XCTestCase {
         XCTAssertLessThan(a.count, p.count / 2)
     }
 
+    /// Inputs up to 4 KiB use the attached dictionary, larger ones the copied state: sizes on
+    /// both sides of that line, in an order that switches path often, each compress to a block
+    /// that decodes alone, and the same input always to the same bytes, whatever came before.
+    func testBothDictionaryPathsRoundTripAndNeverDependOnEarlierInputs() throws {
+        let c = LZ4Compressor(dictionary: dict)
+        let dec = LZ4Decompressor(dictionaries: [dict])
+        func sample(_ n: Int, _ seed: Int) -> [UInt8] {
+            let text = Array(#"{"data":{"pipelineId":"p\#(seed)","stageName":"build","stageOrder":\#(seed)},"eventId":"e"}"#.utf8)
+            return (0..<n).map { i in i % 97 < 60 ? text[i % text.count] : UInt8(truncatingIfNeeded: (i &+ seed) &* 2654435761 >> 11) }
+        }
+        var firstBlocks = [Int: [UInt8]]()
+        for round in 0..<2 {
+            for (k, n) in [1, 4, 100, 4095, 4096, 4097, 9000, 600, 70_000, 17, 4096, 30].enumerated() {
+                let s = sample(n, k)
+                var out = [UInt8]()
+                c.compress(s, appendingTo: &out)
+                var back = [UInt8]()
+                try out.withUnsafeBytes { try dec.decompress($0, uncompressedSize: s.count, dictionaryId: dict.id, into: &back) }
+                XCTAssertEqual(back, s, "size \(n)")
+                if round == 0 { firstBlocks[k] = out } else { XCTAssertEqual(out, firstBlocks[k], "size \(n) compressed differently the second time") }
+            }
+        }
+    }
+
     func testCorruptInputAndUnknownDictionaryAreErrors() {
         let c = LZ4Compressor(dictionary: dict)
         let dec = LZ4Decompressor(dictionaries: [dict])
