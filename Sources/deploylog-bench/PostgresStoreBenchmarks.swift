@@ -81,6 +81,10 @@ extension Benchmarks {
                 }
             }
             let cpuRead = processCPUSeconds() - cpuBefore
+            // For profiling: DEPLOYLOG_BENCH_PG_READ_AGAIN=N reads everything N more times.
+            for _ in 0..<(Int(ProcessInfo.processInfo.environment["DEPLOYLOG_BENCH_PG_READ_AGAIN"] ?? "") ?? 0) {
+                try store!.read(from: 1, filter: EventFilter(), limit: nil) { _ in true }
+            }
             guard count == n else { throw BenchError("read \(count) events, \(n) appended") }
             // The reference: the same rows' bytes by binary COPY into a plain table. The rows
             // are read back in binary first (not timed), so both sides send the same bytes.

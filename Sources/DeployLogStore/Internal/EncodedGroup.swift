@@ -5,7 +5,8 @@ import Foundation
 /// The accepted events of one group commit, encoded for the segment: every event's framed
 /// record (canonical JSON, packed, LZ4, checksummed), end to end, and its chain hash.
 ///
-/// The work is spread over one thread per compressor in two steps. First each thread writes the
+/// A small group is encoded on the calling thread, event by event. The work of a large one is
+/// spread over one thread per compressor in two steps. First each thread writes the
 /// canonical bytes of a contiguous share of the events. Then, at the same time, one thread runs
 /// the hash chain (in order, it cannot be split) while the others pack, compress and frame the
 /// records chunk by chunk; the chain's thread takes chunks too once the chain is done.
@@ -25,7 +26,8 @@ struct EncodedGroup {
         _ events: [RecordedEvent], previousHash: Digest, compressors: [LZ4Compressor], dictionaryId: UInt64
     ) -> EncodedGroup {
         let n = events.count
-        let workers = n >= 128 ? compressors.count : 1
+        if n < 128 { return encodeInline(events, previousHash: previousHash, compressor: compressors[0], dictionaryId: dictionaryId) }
+        let workers = compressors.count
         // 1. Canonical bytes: share w holds events w*perShare ..< (w+1)*perShare.
         let perShare = (n + workers - 1) / workers
         var shares = [CanonicalShare](repeating: CanonicalShare(), count: workers)
@@ -86,6 +88,47 @@ struct EncodedGroup {
         for length in lengths {
             end += length
             recordEnds.append(end)
+        }
+        return EncodedGroup(records: records, recordEnds: recordEnds, hashes: hashes)
+    }
+
+    /// A small group (one event, most often: an appender waiting on its own sync) on this
+    /// thread, in one pass per event: canonical bytes, chain hash, packed, compressed, framed,
+    /// with none of the shares, chunks and counters that spreading a large group needs.
+    private static func encodeInline(
+        _ events: [RecordedEvent], previousHash: Digest, compressor: LZ4Compressor, dictionaryId: UInt64
+    ) -> EncodedGroup {
+        var writer = CanonicalJSONWriter(reservingCapacity: 1024)
+        var records = [UInt8]()
+        var packed = [UInt8]()
+        var recordEnds = [Int]()
+        var hashes = [Digest]()
+        recordEnds.reserveCapacity(events.count)
+        hashes.reserveCapacity(events.count)
+        var chain = previousHash
+        for e in events {
+            writer.bytes.removeAll(keepingCapacity: true)
+            e.writeCanonical(into: &writer)
+            let count = writer.bytes.count
+            if packed.count < count { packed = [UInt8](repeating: 0, count: max(count, 1024)) }
+            let start = records.count
+            let bound = SegmentFormat.eventRecordBound(packedCount: count)
+            records.append(contentsOf: repeatElement(0, count: bound))
+            let length = writer.bytes.withUnsafeBytes { canonical in
+                chain = ChainHash.next(previous: chain, canonical: canonical)
+                return packed.withUnsafeMutableBufferPointer { scratch in
+                    let packedCount = EventPacking.pack(canonical, to: scratch.baseAddress!)
+                    return records.withUnsafeMutableBytes { out in
+                        SegmentFormat.writeEventRecord(
+                            position: e.position, dictionaryId: dictionaryId,
+                            packed: UnsafeRawBufferPointer(start: scratch.baseAddress!, count: packedCount),
+                            compressor: compressor, to: out.baseAddress! + start)
+                    }
+                }
+            }
+            records.removeLast(bound - length)
+            recordEnds.append(start + length)
+            hashes.append(chain)
         }
         return EncodedGroup(records: records, recordEnds: recordEnds, hashes: hashes)
     }
