@@ -69,6 +69,7 @@ extension FileStore {
         let results = stage(batch, into: &buffer, staged: &staged, segment: segmentIndex, writeOffset: writeOffset)
         stateLock.unlock()
 
+        var prepared: LogIndex.Prepared? = nil
         if let lastEvent = staged.events.last, let lastHash = staged.hashes.last {
             SegmentFormat.appendRecord(to: &buffer) { b in
                 b.append(SegmentFormat.Kind.commit.rawValue)
@@ -78,7 +79,14 @@ extension FileStore {
             let path = state.segments[segmentIndex].path
             do {
                 try buffer.withUnsafeBytes { b in try Sys.pwriteAll(fd, b, writeOffset, path: path) }
-                try Sys.fdatasync(fd, path: path)
+                if staged.events.count >= FileStore.prepareWhileSyncingFrom {
+                    // The disk works; meanwhile this thread works out the index's additions.
+                    let sync = BackgroundSync(fd: fd, path: path)
+                    prepared = prepareIndexAdditions(staged)
+                    try sync.wait()
+                } else {
+                    try Sys.fdatasync(fd, path: path)
+                }
             } catch {
                 try? Sys.ftruncate(fd, writeOffset, path: path)
                 stateLock.lock()
@@ -91,7 +99,11 @@ extension FileStore {
         stateLock.lock()
         staged.events.withUnsafeBufferPointer { events in
             // Through the buffer: each event is lent to the index, not copied.
-            for k in events.indices { state.index.add(events[k], hash: staged.hashes[k], location: staged.locations[k]) }
+            if let prepared {
+                state.index.apply(prepared, events)
+            } else {
+                for k in events.indices { state.index.add(events[k], hash: staged.hashes[k], location: staged.locations[k]) }
+            }
         }
         state.segments[segmentIndex].committedEnd = writeOffset + Int64(buffer.count)
         state.localWriteInProgress = false
@@ -106,6 +118,22 @@ extension FileStore {
         if !staged.events.isEmpty { noteHead(position: head, hash: headHash) }
         // Only now, durable, do the waiting appenders learn their results.
         for (r, result) in zip(batch, results) { r.result = result }
+    }
+
+    /// Groups of at least this many events have their index additions worked out while their
+    /// sync runs (on another thread); a smaller group's are not worth the hand-off.
+    static let prepareWhileSyncingFrom = 128
+
+    /// The index additions of `staged`, worked out on a copy of the index taken under the lock
+    /// (a copy of references: the copy is gone before the additions are made, so they copy
+    /// nothing). While a local write is in progress no one else changes the index.
+    private func prepareIndexAdditions(_ staged: Staged) -> LogIndex.Prepared {
+        stateLock.lock()
+        let index = state.index
+        stateLock.unlock()
+        return staged.events.withUnsafeBufferPointer {
+            index.prepare($0, hashes: staged.hashes, locations: staged.locations)
+        }
     }
 
     /// Starts a new segment when the current one is full (caller holds both locks).
@@ -351,3 +379,23 @@ final class WriterLease: @unchecked Sendable {
     }
 }
 
+
+/// An `fdatasync` run on another thread, started at once; `wait` returns when it has
+/// finished, or throws what it threw.
+private final class BackgroundSync: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    /// Written by the syncing thread before `done` is signalled, read after the wait.
+    private var failure: Sys.Failure?
+
+    init(fd: Int32, path: String) {
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            do throws(Sys.Failure) { try Sys.fdatasync(fd, path: path) } catch { failure = error }
+            done.signal()
+        }
+    }
+
+    func wait() throws(Sys.Failure) {
+        done.wait()
+        if let failure { throw failure }
+    }
+}

@@ -92,6 +92,11 @@ struct EventIDTable {
         }
     }
 
+    /// Reads the slot where `id` would go (so that `add` finds it in the cache); returns it.
+    func touch(_ id: EventID) -> UInt64 {
+        slots.withUnsafeBufferPointer { $0[home(hash(id))] }
+    }
+
     /// Records `id` at `position`, which must be the next one (`count + 1`). A position added
     /// later for the same id replaces the earlier one, as a dictionary's would.
     mutating func add(_ id: EventID, at position: Int64) {

@@ -50,6 +50,87 @@ struct LogIndex {
         headHash = hash
     }
 
+    /// The additions of one group, worked out while its sync runs (`prepare`), so that once
+    /// it is durable `apply` has little left to do under the lock: the stream and type
+    /// numbers are looked up (a string hash each), the fixed-width columns built, and the
+    /// memory the additions will touch read once, so that it is in the cache.
+    struct Prepared {
+        fileprivate let first: Int64
+        /// Each event's stream and type number; `LogIndex.unknown` for a name new to the index.
+        fileprivate var streamIds: [UInt32] = []
+        fileprivate var typeIds: [UInt32] = []
+        fileprivate var hashes: [UInt8] = []
+        fileprivate var locations: [Location] = []
+        fileprivate var occurredAt: [Int64] = []
+        fileprivate var lastHash = ChainHash.genesis
+    }
+
+    fileprivate static let unknown = UInt32.max
+
+    /// The additions of `events` (positions `head + 1 …`, in order), without making them.
+    func prepare(_ events: UnsafeBufferPointer<RecordedEvent>, hashes: [Digest], locations: [Location]) -> Prepared {
+        var p = Prepared(first: head + 1)
+        let n = events.count
+        p.streamIds.reserveCapacity(n)
+        p.typeIds.reserveCapacity(n)
+        p.hashes.reserveCapacity(n * 32)
+        p.occurredAt.reserveCapacity(n)
+        p.locations = locations
+        var lastStream: (name: String, id: UInt32)? = nil
+        var lastType: (name: String, id: UInt32)? = nil
+        var touched: UInt64 = 0
+        for k in 0..<n {
+            let e = events[k]
+            let sid: UInt32
+            if let l = lastStream, l.name == e.stream { sid = l.id } else {
+                sid = streams.ids[e.stream] ?? LogIndex.unknown
+                lastStream = (e.stream, sid)
+            }
+            let tid: UInt32
+            if let l = lastType, l.name == e.type { tid = l.id } else {
+                tid = types.ids[e.type] ?? LogIndex.unknown
+                lastType = (e.type, tid)
+            }
+            p.streamIds.append(sid)
+            p.typeIds.append(tid)
+            if sid != LogIndex.unknown { touched &+= UInt64(streamPositions[Int(sid)].count) }
+            touched &+= eventIds.touch(e.eventId)
+            Swift.withUnsafeBytes(of: hashes[k].value) { p.hashes.append(contentsOf: $0) }
+            p.occurredAt.append(e.occurredAt.microseconds)
+        }
+        p.lastHash = hashes.last ?? headHash
+        keepAlive(touched)
+        return p
+    }
+
+    /// Makes the additions `prepare` worked out for `events`, which must still follow the head.
+    mutating func apply(_ p: Prepared, _ events: UnsafeBufferPointer<RecordedEvent>) {
+        precondition(p.first == head + 1 && p.streamIds.count == events.count, "prepared for another head")
+        for k in 0..<events.count {
+            let e = events[k]
+            let position = p.first + Int64(k)
+            var sid = p.streamIds[k]
+            if sid == LogIndex.unknown {
+                let (id, isNew) = streams.id(for: e.stream)
+                if isNew { streamPositions.append([]) }
+                sid = id
+            }
+            var tid = p.typeIds[k]
+            if tid == LogIndex.unknown { tid = types.id(for: e.type).id }
+            streamPositions[Int(sid)].append(position)
+            streamOf.append(sid)
+            typeOf.append(tid)
+            eventIds.add(e.eventId, at: position)
+        }
+        hashes.append(contentsOf: p.hashes)
+        locations.append(contentsOf: p.locations)
+        occurredAt.append(contentsOf: p.occurredAt)
+        if !events.isEmpty {
+            head = p.first + Int64(events.count) - 1
+            headHash = p.lastHash
+        }
+    }
+
     /// What an index checkpoint stores: everything but the stream positions, which follow
     /// from `streamOf`.
     struct Columns {
@@ -233,3 +314,7 @@ struct NameTable {
         return (id, isNew)
     }
 }
+
+/// Keeps a value computed only for its memory reads from being optimised away.
+@inline(never)
+private func keepAlive(_ value: UInt64) { withExtendedLifetime(value) {} }
