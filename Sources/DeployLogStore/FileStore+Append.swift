@@ -232,7 +232,11 @@ extension FileStore {
                 }
                 if failure == nil { importChain = chain }
             }
-            for p in request.events {
+            // Which ids are stored already, looked up together (the look-ups overlap).
+            let stored = request.events.count < 16 ? [] : request.events.map(\.eventId).withUnsafeBufferPointer {
+                index.positions(of: $0)
+            }
+            for (j, p) in request.events.enumerated() {
                 // A new id (the common case) is claimed with one lookup; a repeat is put back.
                 if let earlier = ids.updateValue(accepted.count, forKey: p.eventId) {
                     ids[p.eventId] = earlier
@@ -240,7 +244,7 @@ extension FileStore {
                     streamVersions.append(accepted[earlier].streamVersion)
                     continue
                 }
-                if let pos = index.position(of: p.eventId) {
+                if let pos = stored.isEmpty ? index.position(of: p.eventId) : (stored[j] == 0 ? nil : stored[j]) {
                     ids.removeValue(forKey: p.eventId)
                     positions.append(pos)
                     streamVersions.append(index.streamVersion(at: pos))

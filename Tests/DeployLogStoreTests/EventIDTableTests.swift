@@ -25,6 +25,12 @@ final class EventIDTableTests: XCTestCase {
             }
         }
         for (id, position) in expected { XCTAssertEqual(table.position(of: id), position) }
+        // Looked up together, stored and unknown ids mixed: the same answers (0 for none).
+        var asked = Array(expected.keys.prefix(3_000))
+        for _ in 0..<3_000 { asked.append(EventID(high: rng.next(), low: rng.next())) }
+        asked.shuffle(using: &rng)
+        let together = asked.withUnsafeBufferPointer { table.positions(of: $0) }
+        XCTAssertEqual(together, asked.map { expected[$0] ?? 0 })
         for _ in 0..<10_000 {
             let id = EventID(high: rng.next(), low: rng.next())
             XCTAssertEqual(table.position(of: id), expected[id])

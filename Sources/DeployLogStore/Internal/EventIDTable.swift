@@ -92,6 +92,49 @@ struct EventIDTable {
         }
     }
 
+    /// The last position holding each of `ids`, 0 for those not stored. The first slot of
+    /// every id is read in one pass whose reads do not depend on each other, so that the
+    /// processor overlaps their cache misses (a large table is megabytes: each look-up alone
+    /// is a miss); a second pass probes on from those slots, now in the cache.
+    func positions(of ids: UnsafeBufferPointer<EventID>) -> [Int64] {
+        let n = ids.count
+        var homes = [Int](repeating: 0, count: n)
+        var firsts = [UInt64](repeating: 0, count: n)
+        slots.withUnsafeBufferPointer { s in
+            for k in 0..<n {
+                let i = home(hash(ids[k]))
+                homes[k] = i
+                firsts[k] = s[i]
+            }
+        }
+        return [Int64](unsafeUninitializedCapacity: n) { out, count in
+            slots.withUnsafeBufferPointer { s in
+                self.ids.withUnsafeBufferPointer { stored in
+                    let mask = s.count - 1
+                    for k in 0..<n {
+                        var found: Int64 = 0
+                        if firsts[k] != 0 {
+                            let id = ids[k]
+                            let tag = hash(id) >> EventIDTable.positionBits
+                            var i = homes[k]
+                            while true {
+                                let slot = s[i]
+                                if slot == 0 { break }
+                                if slot >> EventIDTable.positionBits == tag {
+                                    let p = Int64(slot & EventIDTable.positionMask)
+                                    if stored[Int(p - 1)] == id { found = p; break }
+                                }
+                                i = (i + 1) & mask
+                            }
+                        }
+                        out[k] = found
+                    }
+                }
+            }
+            count = n
+        }
+    }
+
     /// Reads the slot where `id` would go (so that `add` finds it in the cache); returns it.
     func touch(_ id: EventID) -> UInt64 {
         slots.withUnsafeBufferPointer { $0[home(hash(id))] }

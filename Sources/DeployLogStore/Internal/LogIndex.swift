@@ -200,6 +200,9 @@ struct LogIndex {
 
     func position(of id: EventID) -> Int64? { eventIds.position(of: id) }
 
+    /// The position of each of `ids`, 0 for those not stored (looked up together: faster).
+    func positions(of ids: UnsafeBufferPointer<EventID>) -> [Int64] { eventIds.positions(of: ids) }
+
     func streamVersion(at position: Int64) -> Int64 {
         let sid = Int(streamOf[Int(position - 1)])
         // Positions in a stream are ascending: binary search.
