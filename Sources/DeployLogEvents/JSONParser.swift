@@ -73,18 +73,23 @@ struct _JSONParserState: ~Copyable {
     var scratch: [UInt8] = []
     /// Strings of earlier parses to share (see `_StringInterner`).
     let strings: _StringInterner?
+    /// Whether a string value may also come as a marker of the store's packed form
+    /// (`_PackedForm`): only the store-layout decoder of packed bytes sets it.
+    let packed: Bool
 
     init(_ p: UnsafePointer<UInt8>, count: Int) {
         self.init(p, count: count, stacks: _ParserStacks())
     }
 
-    /// A parse that uses `stacks` (empty, and used by no other parse) for its pending values.
-    init(_ p: UnsafePointer<UInt8>, count: Int, stacks: _ParserStacks) {
+    /// A parse that uses `stacks` (empty, and used by no other parse) for its pending values;
+    /// `packed`: of the store's packed form rather than JSON text (see `_PackedForm`).
+    init(_ p: UnsafePointer<UInt8>, count: Int, stacks: _ParserStacks, packed: Bool = false) {
         self.p = p
         self.end = count
         members = stacks.members
         elements = stacks.elements
         strings = stacks.strings
+        self.packed = packed
     }
 
     /// The stacks, emptied, for another parse (this one is over).
@@ -158,6 +163,8 @@ struct _JSONParserState: ~Copyable {
             if matches("NaN") { throw error("NaN is not a valid JSON number", at: i) }
         case UInt8(ascii: "I"):
             if matches("Infinity") { throw error("Infinity is not a valid JSON number", at: i) }
+        case _PackedForm.hexMarker...0xFF where packed:
+            return .string(try parsePackedString())
         default:
             break
         }
