@@ -87,29 +87,31 @@ extension PostgresStore {
             self, ReadQuery(filter), from: start, through: upper, limit: limit, interning: interning, decode: decode)
         defer { reader.cancel() }
         var delivered = 0
-        while let chunks = try reader.next() {
+        while var chunks = try reader.next() {
             var last: Int64?
-            for chunk in chunks {
-                // Each event is lent to `body` where it lies in the chunk: `for e in events`
-                // would copy it (a retain of each of its strings, arrays and JSON trees, and a
-                // release of each when the chunk goes), on the consumer's thread.
-                let stop = try chunk.events.withUnsafeBufferPointer { events throws -> Int64? in
-                    for k in events.indices {
-                        // The same conditions, checked again on the decoded event (not the columns).
-                        guard matches(events[k]) else {
-                            throw StoreError(
-                                .corruption, "position \(at(events[k])): the row's columns do not match its event",
-                                position: at(events[k]))
-                        }
-                        if try !body(events[k]) { return at(events[k]) }
-                        delivered += 1
+            for c in chunks.indices {
+                // The chunk's events are moved out of it one by one and handed to `body`, then
+                // dropped: lent where they lie (or iterated), each was copied first — a retain
+                // of each of its strings, arrays and JSON trees, and a release of each again,
+                // on the consumer's thread (9% of a read). The chunk is reversed so that
+                // `popLast` takes them in order (a move, no copy: the array is not shared),
+                // through its buffer, whose swaps move (`Array.reverse` copies each event).
+                var events: [T] = []
+                swap(&events, &chunks[c].events)
+                if let e = events.last { last = at(e) }
+                events.withUnsafeMutableBufferPointer { $0.reverse() }
+                while let e = events.popLast() {
+                    // The same conditions, checked again on the decoded event (not the columns).
+                    guard matches(e) else {
+                        throw StoreError(
+                            .corruption, "position \(at(e)): the row's columns do not match its event",
+                            position: at(e))
                     }
-                    return nil
+                    if try !body(e) { return at(e) }
+                    delivered += 1
                 }
-                if let stop { return stop }
                 // A bad row: the events before it were delivered, as the file store does.
-                if let failure = chunk.failure { throw failure }
-                if let e = chunk.events.last { last = at(e) }
+                if let failure = chunks[c].failure { throw failure }
             }
             if let limit, delivered >= limit { return last ?? upper }
         }
