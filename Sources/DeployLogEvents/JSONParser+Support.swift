@@ -112,8 +112,9 @@ struct _ParserStacks: @unchecked Sendable {
 
 /// The strings of recent parses, so that a string that comes back (an id in event after event,
 /// a stage name, an object key) is shared rather than allocated again. Direct-mapped by a hash
-/// of the bytes: a new string replaces the one in its slot. Only strings that do not fit inline
-/// (16 bytes or more), up to `maxLength`, are kept. Used by one parse at a time.
+/// of the bytes: a new string replaces the one in its slot. Strings of 16 bytes or more, up to
+/// `maxLength`, are kept by a hash of their bytes; shorter ones, and the strings of packed ids
+/// and times, by a key that is their whole value (`Key`). Used by one parse at a time.
 final class _StringInterner {
     static let slotCount = 4096
     static let maxLength = 128
@@ -127,11 +128,6 @@ final class _StringInterner {
         strings.initialize(repeating: "", count: Self.slotCount)
     }
 
-    deinit {
-        hashes.deallocate()
-        strings.deinitialize(count: Self.slotCount)
-        strings.deallocate()
-    }
 
     /// The string of the `n` bytes at `p`, valid UTF-8 (16 ≤ n ≤ `maxLength`).
     @inline(__always)
@@ -156,6 +152,66 @@ final class _StringInterner {
         hashes[slot] = h
         strings[slot] = s
         return s
+    }
+
+    /// A string known by a key of at most 16 bytes that determines it exactly: the bytes of a
+    /// short string, or the binary value of a packed id or time (`_PackedForm`); `tag` keeps
+    /// the kinds (and a short string's lengths) apart.
+    struct Key: Equatable {
+        var w0: UInt64
+        var w1: UInt64
+        var tag: Int
+    }
+
+    static let keyedSlotCount = 4096
+    /// Keys of `keyedStrings`, tag -1 for an empty slot.
+    private let keys: UnsafeMutablePointer<Key> = {
+        let k = UnsafeMutablePointer<Key>.allocate(capacity: keyedSlotCount)
+        k.initialize(repeating: Key(w0: 0, w1: 0, tag: -1), count: keyedSlotCount)
+        return k
+    }()
+    private let keyedStrings: UnsafeMutablePointer<String> = {
+        let s = UnsafeMutablePointer<String>.allocate(capacity: keyedSlotCount)
+        s.initialize(repeating: "", count: keyedSlotCount)
+        return s
+    }()
+
+    /// The string of `key`: the one kept for it, else `make()`'s, kept in its slot.
+    @inline(__always)
+    func string(_ key: Key, _ make: () -> String) -> String {
+        var h = (key.w0 ^ UInt64(truncatingIfNeeded: key.tag)) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ (h &>> 29) ^ key.w1) &* 0xBF58_476D_1CE4_E5B9
+        let slot = Int(truncatingIfNeeded: h &>> 52)
+        if keys[slot] == key { return keyedStrings[slot] }
+        let s = make()
+        keys[slot] = key
+        keyedStrings[slot] = s
+        return s
+    }
+
+    /// The string of the `n` bytes at `p`, valid UTF-8 (n < 16): a string that fits inline
+    /// costs no allocation, but making it checks its bytes as UTF-8 again (the parser has) and
+    /// packs them; one that comes back (a key, a status, an environment) is found by its bytes.
+    @inline(__always)
+    func shortString(_ p: UnsafePointer<UInt8>, count n: Int) -> String {
+        var key = Key(w0: 0, w1: 0, tag: n)
+        if n >= 8 {
+            // The first and the last eight bytes: all of them, some twice.
+            key.w0 = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            key.w1 = UnsafeRawPointer(p + n - 8).loadUnaligned(as: UInt64.self)
+        } else {
+            for k in 0..<n { key.w0 |= UInt64(p[k]) &<< (8 &* UInt64(k)) }
+        }
+        return string(key) { String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
+    }
+
+    deinit {
+        hashes.deallocate()
+        strings.deinitialize(count: Self.slotCount)
+        strings.deallocate()
+        keys.deallocate()
+        keyedStrings.deinitialize(count: Self.keyedSlotCount)
+        keyedStrings.deallocate()
     }
 }
 

@@ -226,7 +226,9 @@ struct _JSONParserState: ~Copyable {
         if escaped { return try parseEscapedString(start: start, escapeAt: j) }
         i = j + 1
         let n = j - start
-        if n >= 16, n <= _StringInterner.maxLength, let strings { return strings.string(p + start, count: n) }
+        if let strings, n <= _StringInterner.maxLength {
+            return n >= 16 ? strings.string(p + start, count: n) : strings.shortString(p + start, count: n)
+        }
         return String(decoding: UnsafeBufferPointer(start: p + start, count: n), as: UTF8.self)
     }
 

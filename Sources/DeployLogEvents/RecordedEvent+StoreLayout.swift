@@ -138,60 +138,86 @@ extension _JSONParserState {
         return Timestamp(microsecondsSinceEpoch: v)
     }
 
-    /// The string that the marker at `p[i]` stands for (see `_PackedForm`): its text, made as
-    /// `parseString` makes the string of the same text (shared through the interner alike).
+    /// The string that the marker at `p[i]` stands for (see `_PackedForm`): its text, as
+    /// `parseString` would give it for the same text. In a long read (`strings`) an id or a
+    /// time that comes back is found by its binary value, not written out and hashed again.
     /// Throws for a truncated marker, a hex run shorter than the form allows, or a time
     /// without a faithful text: the caller then leaves the event to the unpacking path.
     mutating func parsePackedString() throws(JSONParseError) -> String {
         let at = i
-        let marker = p[at]
-        let text: Int
-        switch marker {
+        switch p[at] {
         case _PackedForm.uuidMarker:
             guard at + 17 <= end else { throw error("truncated marker", at: at) }
-            text = 36
+            let raw = UnsafeRawPointer(p + at + 1)
+            i = at + 17
+            @inline(__always) func text() -> String {
+                Self.asciiString(36) { out in
+                    var o = 0
+                    for k in 0..<16 {
+                        if k == 4 || k == 6 || k == 8 || k == 10 {
+                            out[o] = 45
+                            o += 1
+                        }
+                        Self.putHex(raw.load(fromByteOffset: k, as: UInt8.self), out + o)
+                        o += 2
+                    }
+                }
+            }
+            guard let strings else { return text() }
+            let key = _StringInterner.Key(
+                w0: raw.loadUnaligned(as: UInt64.self), w1: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                tag: 256 + Int(_PackedForm.uuidMarker))
+            return strings.string(key, text)
         case _PackedForm.timeMarker:
             guard at + 9 <= end else { throw error("truncated marker", at: at) }
-            text = 27
+            let v = Int64(bitPattern: UInt64(bigEndian: UnsafeRawPointer(p + at + 1).loadUnaligned(as: UInt64.self)))
+            guard v >= _PackedForm.firstTime, v <= _PackedForm.lastTime else {
+                throw error("a time without a faithful text", at: at)
+            }
+            i = at + 9
+            @inline(__always) func text() -> String {
+                Self.asciiString(27) { Timestamp(microsecondsSinceEpoch: v).write(to: $0) }
+            }
+            guard let strings else { return text() }
+            return strings.string(
+                _StringInterner.Key(w0: UInt64(bitPattern: v), w1: 0, tag: 256 + Int(_PackedForm.timeMarker)), text)
         case _PackedForm.hexMarker:
             guard at + 2 <= end, p[at + 1] >= 8, at + 2 + Int(p[at + 1]) <= end else {
                 throw error("truncated marker", at: at)
             }
-            text = Int(p[at + 1]) * 2
+            let n = Int(p[at + 1])
+            let source = p + at + 2
+            i = at + 2 + n
+            let text = 2 * n
+            if text > _StringInterner.maxLength || strings == nil {
+                return Self.asciiString(text) { out in for k in 0..<n { Self.putHex(source[k], out + 2 * k) } }
+            }
+            // Interned as `parseString` interns the text: by a hash of it.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _StringInterner.maxLength) { buffer in
+                let out = buffer.baseAddress!
+                for k in 0..<n { Self.putHex(source[k], out + 2 * k) }
+                return strings!.string(out, count: text)
+            }
         default:
             throw error("not a marker", at: at)
         }
-        let result = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buffer -> String? in
-            let out = buffer.baseAddress!
-            @inline(__always) func digit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
-            @inline(__always) func putHex(_ b: UInt8, _ o: Int) {
-                out[o] = digit(b &>> 4)
-                out[o + 1] = digit(b & 0x0F)
-            }
-            switch marker {
-            case _PackedForm.uuidMarker:
-                var o = 0
-                for k in 0..<16 {
-                    if k == 4 || k == 6 || k == 8 || k == 10 {
-                        out[o] = 45
-                        o += 1
-                    }
-                    putHex(p[at + 1 + k], o)
-                    o += 2
-                }
-            case _PackedForm.timeMarker:
-                let v = Int64(bitPattern: UInt64(bigEndian: UnsafeRawPointer(p + at + 1).loadUnaligned(as: UInt64.self)))
-                guard v >= _PackedForm.firstTime, v <= _PackedForm.lastTime else { return nil }
-                Timestamp(microsecondsSinceEpoch: v).write(to: out)
-            default:
-                for k in 0..<(text / 2) { putHex(p[at + 2 + k], 2 * k) }
-            }
-            if text <= _StringInterner.maxLength, let strings { return strings.string(out, count: text) }
-            return String(decoding: UnsafeBufferPointer(start: out, count: text), as: UTF8.self)
+    }
+
+    /// Writes the two lowercase hex digits of `b` at `out`.
+    @inline(__always)
+    static func putHex(_ b: UInt8, _ out: UnsafeMutablePointer<UInt8>) {
+        @inline(__always) func digit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
+        out[0] = digit(b &>> 4)
+        out[1] = digit(b & 0x0F)
+    }
+
+    /// A string of `count` ASCII bytes that `write` writes.
+    @inline(__always)
+    static func asciiString(_ count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) -> String {
+        String(unsafeUninitializedCapacity: count) { buffer in
+            write(buffer.baseAddress!)
+            return count
         }
-        guard let result else { throw error("a time without a faithful text", at: at) }
-        i = at + (marker == _PackedForm.hexMarker ? 2 + text / 2 : marker == _PackedForm.uuidMarker ? 17 : 9)
-        return result
     }
 }
 
