@@ -163,31 +163,51 @@ final class _StringInterner {
         var tag: Int
     }
 
-    static let keyedSlotCount = 4096
-    /// Keys of `keyedStrings`, tag -1 for an empty slot.
-    private let keys: UnsafeMutablePointer<Key> = {
-        let k = UnsafeMutablePointer<Key>.allocate(capacity: keyedSlotCount)
-        k.initialize(repeating: Key(w0: 0, w1: 0, tag: -1), count: keyedSlotCount)
-        return k
-    }()
-    private let keyedStrings: UnsafeMutablePointer<String> = {
-        let s = UnsafeMutablePointer<String>.allocate(capacity: keyedSlotCount)
-        s.initialize(repeating: "", count: keyedSlotCount)
-        return s
-    }()
+    /// Strings by `Key`, direct-mapped like the table of long strings.
+    struct KeyedStrings {
+        let mask: Int
+        /// Tag -1: an empty slot.
+        let keys: UnsafeMutablePointer<Key>
+        let strings: UnsafeMutablePointer<String>
 
-    /// The string of `key`: the one kept for it, else `make()`'s, kept in its slot.
-    @inline(__always)
-    func string(_ key: Key, _ make: () -> String) -> String {
-        var h = (key.w0 ^ UInt64(truncatingIfNeeded: key.tag)) &* 0x9E37_79B9_7F4A_7C15
-        h = (h ^ (h &>> 29) ^ key.w1) &* 0xBF58_476D_1CE4_E5B9
-        let slot = Int(truncatingIfNeeded: h &>> 52)
-        if keys[slot] == key { return keyedStrings[slot] }
-        let s = make()
-        keys[slot] = key
-        keyedStrings[slot] = s
-        return s
+        init(slots: Int) {
+            mask = slots - 1
+            keys = .allocate(capacity: slots)
+            keys.initialize(repeating: Key(w0: 0, w1: 0, tag: -1), count: slots)
+            strings = .allocate(capacity: slots)
+            strings.initialize(repeating: "", count: slots)
+        }
+
+        func free() {
+            keys.deallocate()
+            strings.deinitialize(count: mask + 1)
+            strings.deallocate()
+        }
+
+        /// The string of `key`: the one kept for it, else `make()`'s, kept in its slot.
+        @inline(__always)
+        func string(_ key: Key, _ make: () -> String) -> String {
+            var h = (key.w0 ^ UInt64(truncatingIfNeeded: key.tag)) &* 0x9E37_79B9_7F4A_7C15
+            h = (h ^ (h &>> 29) ^ key.w1) &* 0xBF58_476D_1CE4_E5B9
+            let slot = Int(truncatingIfNeeded: h &>> 40) & mask
+            if keys[slot] == key { return strings[slot] }
+            let s = make()
+            keys[slot] = key
+            strings[slot] = s
+            return s
+        }
     }
+
+    /// Short strings: object keys, statuses, names, looked up for nearly every string parsed,
+    /// so the table is small enough to stay in the first-level cache (a 4096-slot one missed
+    /// it on most look-ups); the few distinct ones of a log fit.
+    private let short = KeyedStrings(slots: 512)
+    /// Packed ids and times: many more distinct ones, each coming back in a few events.
+    private let packed = KeyedStrings(slots: 4096)
+
+    /// The string of a packed id or time (`_PackedForm`) whose binary value is `key`.
+    @inline(__always)
+    func string(_ key: Key, _ make: () -> String) -> String { packed.string(key, make) }
 
     /// The string of the `n` bytes at `p`, valid UTF-8 (n < 16): a string that fits inline
     /// costs no allocation, but making it checks its bytes as UTF-8 again (the parser has) and
@@ -202,16 +222,15 @@ final class _StringInterner {
         } else {
             for k in 0..<n { key.w0 |= UInt64(p[k]) &<< (8 &* UInt64(k)) }
         }
-        return string(key) { String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
+        return short.string(key) { String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
     }
 
     deinit {
         hashes.deallocate()
         strings.deinitialize(count: Self.slotCount)
         strings.deallocate()
-        keys.deallocate()
-        keyedStrings.deinitialize(count: Self.keyedSlotCount)
-        keyedStrings.deallocate()
+        short.free()
+        packed.free()
     }
 }
 

@@ -171,6 +171,9 @@ struct _JSONParserState: ~Copyable {
         throw error("expected a JSON value, found \(describeByte(at: i))", at: i)
     }
 
+    /// Inlined: the store-layout decoders call it for each envelope key, with a literal whose
+    /// length is then known.
+    @inline(__always)
     func matches(_ word: StaticString) -> Bool {
         let n = word.utf8CodeUnitCount
         guard end - i >= n else { return false }
