@@ -61,15 +61,21 @@ final class _PendingValues<Element>: ManagedBuffer<_PendingHeader, Element> {
     }
 
     /// Moves the values from `base` on into a new array.
+    ///
+    /// `reserveCapacity` then appends, rather than `Array(unsafeUninitializedCapacity:)`: that
+    /// one allocates through a standard-library entry point that is not specialized for
+    /// `Element` (`_allocateBufferUninitialized` is not inlinable), which looks the array's
+    /// storage type up in the runtime's metadata cache on every call — a hash-table search
+    /// per JSON object and array, about 5% of a store read.
     @inline(__always)
     func pop(from base: Int) -> [Element] {
         withUnsafeMutablePointers { header, elements in
             let n = header.pointee.count - base
             header.pointee.count = base
-            return [Element](unsafeUninitializedCapacity: n) { out, count in
-                out.baseAddress!.moveInitialize(from: elements + base, count: n)
-                count = n
-            }
+            var out = [Element]()
+            out.reserveCapacity(n)
+            for k in 0..<n { out.append((elements + base + k).move()) }
+            return out
         }
     }
 }
@@ -106,8 +112,9 @@ struct _ParserStacks: @unchecked Sendable {
 
 /// The strings of recent parses, so that a string that comes back (an id in event after event,
 /// a stage name, an object key) is shared rather than allocated again. Direct-mapped by a hash
-/// of the bytes: a new string replaces the one in its slot. Only strings that do not fit inline
-/// (16 bytes or more), up to `maxLength`, are kept. Used by one parse at a time.
+/// of the bytes: a new string replaces the one in its slot. Strings of 16 bytes or more, up to
+/// `maxLength`, are kept by a hash of their bytes; shorter ones, and the strings of packed ids
+/// and times, by a key that is their whole value (`Key`). Used by one parse at a time.
 final class _StringInterner {
     static let slotCount = 4096
     static let maxLength = 128
@@ -121,11 +128,6 @@ final class _StringInterner {
         strings.initialize(repeating: "", count: Self.slotCount)
     }
 
-    deinit {
-        hashes.deallocate()
-        strings.deinitialize(count: Self.slotCount)
-        strings.deallocate()
-    }
 
     /// The string of the `n` bytes at `p`, valid UTF-8 (16 ≤ n ≤ `maxLength`).
     @inline(__always)
@@ -150,6 +152,85 @@ final class _StringInterner {
         hashes[slot] = h
         strings[slot] = s
         return s
+    }
+
+    /// A string known by a key of at most 16 bytes that determines it exactly: the bytes of a
+    /// short string, or the binary value of a packed id or time (`_PackedForm`); `tag` keeps
+    /// the kinds (and a short string's lengths) apart.
+    struct Key: Equatable {
+        var w0: UInt64
+        var w1: UInt64
+        var tag: Int
+    }
+
+    /// Strings by `Key`, direct-mapped like the table of long strings.
+    struct KeyedStrings {
+        let mask: Int
+        /// Tag -1: an empty slot.
+        let keys: UnsafeMutablePointer<Key>
+        let strings: UnsafeMutablePointer<String>
+
+        init(slots: Int) {
+            mask = slots - 1
+            keys = .allocate(capacity: slots)
+            keys.initialize(repeating: Key(w0: 0, w1: 0, tag: -1), count: slots)
+            strings = .allocate(capacity: slots)
+            strings.initialize(repeating: "", count: slots)
+        }
+
+        func free() {
+            keys.deallocate()
+            strings.deinitialize(count: mask + 1)
+            strings.deallocate()
+        }
+
+        /// The string of `key`: the one kept for it, else `make()`'s, kept in its slot.
+        @inline(__always)
+        func string(_ key: Key, _ make: () -> String) -> String {
+            var h = (key.w0 ^ UInt64(truncatingIfNeeded: key.tag)) &* 0x9E37_79B9_7F4A_7C15
+            h = (h ^ (h &>> 29) ^ key.w1) &* 0xBF58_476D_1CE4_E5B9
+            let slot = Int(truncatingIfNeeded: h &>> 40) & mask
+            if keys[slot] == key { return strings[slot] }
+            let s = make()
+            keys[slot] = key
+            strings[slot] = s
+            return s
+        }
+    }
+
+    /// Short strings: object keys, statuses, names, looked up for nearly every string parsed,
+    /// so the table is small enough to stay in the first-level cache (a 4096-slot one missed
+    /// it on most look-ups); the few distinct ones of a log fit.
+    private let short = KeyedStrings(slots: 512)
+    /// Packed ids and times: many more distinct ones, each coming back in a few events.
+    private let packed = KeyedStrings(slots: 4096)
+
+    /// The string of a packed id or time (`_PackedForm`) whose binary value is `key`.
+    @inline(__always)
+    func string(_ key: Key, _ make: () -> String) -> String { packed.string(key, make) }
+
+    /// The string of the `n` bytes at `p`, valid UTF-8 (n < 16): a string that fits inline
+    /// costs no allocation, but making it checks its bytes as UTF-8 again (the parser has) and
+    /// packs them; one that comes back (a key, a status, an environment) is found by its bytes.
+    @inline(__always)
+    func shortString(_ p: UnsafePointer<UInt8>, count n: Int) -> String {
+        var key = Key(w0: 0, w1: 0, tag: n)
+        if n >= 8 {
+            // The first and the last eight bytes: all of them, some twice.
+            key.w0 = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            key.w1 = UnsafeRawPointer(p + n - 8).loadUnaligned(as: UInt64.self)
+        } else {
+            for k in 0..<n { key.w0 |= UInt64(p[k]) &<< (8 &* UInt64(k)) }
+        }
+        return short.string(key) { String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
+    }
+
+    deinit {
+        hashes.deallocate()
+        strings.deinitialize(count: Self.slotCount)
+        strings.deallocate()
+        short.free()
+        packed.free()
     }
 }
 

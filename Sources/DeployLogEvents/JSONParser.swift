@@ -73,18 +73,23 @@ struct _JSONParserState: ~Copyable {
     var scratch: [UInt8] = []
     /// Strings of earlier parses to share (see `_StringInterner`).
     let strings: _StringInterner?
+    /// Whether a string value may also come as a marker of the store's packed form
+    /// (`_PackedForm`): only the store-layout decoder of packed bytes sets it.
+    let packed: Bool
 
     init(_ p: UnsafePointer<UInt8>, count: Int) {
         self.init(p, count: count, stacks: _ParserStacks())
     }
 
-    /// A parse that uses `stacks` (empty, and used by no other parse) for its pending values.
-    init(_ p: UnsafePointer<UInt8>, count: Int, stacks: _ParserStacks) {
+    /// A parse that uses `stacks` (empty, and used by no other parse) for its pending values;
+    /// `packed`: of the store's packed form rather than JSON text (see `_PackedForm`).
+    init(_ p: UnsafePointer<UInt8>, count: Int, stacks: _ParserStacks, packed: Bool = false) {
         self.p = p
         self.end = count
         members = stacks.members
         elements = stacks.elements
         strings = stacks.strings
+        self.packed = packed
     }
 
     /// The stacks, emptied, for another parse (this one is over).
@@ -158,12 +163,17 @@ struct _JSONParserState: ~Copyable {
             if matches("NaN") { throw error("NaN is not a valid JSON number", at: i) }
         case UInt8(ascii: "I"):
             if matches("Infinity") { throw error("Infinity is not a valid JSON number", at: i) }
+        case _PackedForm.hexMarker...0xFF where packed:
+            return .string(try parsePackedString())
         default:
             break
         }
         throw error("expected a JSON value, found \(describeByte(at: i))", at: i)
     }
 
+    /// Inlined: the store-layout decoders call it for each envelope key, with a literal whose
+    /// length is then known.
+    @inline(__always)
     func matches(_ word: StaticString) -> Bool {
         let n = word.utf8CodeUnitCount
         guard end - i >= n else { return false }
@@ -219,7 +229,9 @@ struct _JSONParserState: ~Copyable {
         if escaped { return try parseEscapedString(start: start, escapeAt: j) }
         i = j + 1
         let n = j - start
-        if n >= 16, n <= _StringInterner.maxLength, let strings { return strings.string(p + start, count: n) }
+        if let strings, n <= _StringInterner.maxLength {
+            return n >= 16 ? strings.string(p + start, count: n) : strings.shortString(p + start, count: n)
+        }
         return String(decoding: UnsafeBufferPointer(start: p + start, count: n), as: UTF8.self)
     }
 

@@ -2,15 +2,18 @@ extension RecordedEvent {
     /// The frame of the store-layout decoders (`decodeStoreLayout`, `decodeFoldFields`,
     /// `decodeIndexFields`): `body` parses `bytes` with the cache's parser stacks, given back
     /// afterwards; nil for empty bytes, or when `body` throws or returns nil (another layout).
+    /// `packed`: the bytes are the store's packed form (`_PackedForm`), not JSON text.
     @inline(__always)
     static func parsingStoreLayout<T>(
-        _ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache, _ body: (inout _JSONParserState, inout DecodeCache) throws -> T?
+        _ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache, packed: Bool = false,
+        _ body: (inout _JSONParserState, inout DecodeCache) throws -> T?
     ) -> T? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
         var stacks = cache.stacks ?? _ParserStacks(interning: cache.interning)
         cache.stacks = nil
         if !stacks.isUnique() { stacks = _ParserStacks(interning: cache.interning) }
-        var st = _JSONParserState(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks)
+        var st = _JSONParserState(
+            base.assumingMemoryBound(to: UInt8.self), count: bytes.count, stacks: stacks, packed: packed)
         defer { cache.stacks = st.takeStacks() }
         do { return try body(&st, &cache) } catch { return nil }
     }
@@ -45,6 +48,175 @@ extension RecordedEvent {
                 position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
                 schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
                 data: data)
+        }
+    }
+}
+
+extension RecordedEvent {
+    /// `decodeStoreLayout` of an event's packed form (`EventPacking` in DeployLogStore, which
+    /// the stores keep), read as it is rather than first written back as canonical text and
+    /// parsed again: the id and the two times come as their binary values, and ids, times and
+    /// hex in `data` and `metadata` as markers at a value's place (`_PackedForm`), each made
+    /// into the string its text would have given.
+    ///
+    /// Returns nil for anything else, without deciding: another layout, a marker anywhere but
+    /// at a string value's place (a key, or inside a string after an escaped quote), a time
+    /// the canonical text cannot hold, broken bytes. The caller then unpacks and decodes the
+    /// canonical bytes, so what it accepts, and every error, is exactly as before; where this
+    /// returns an event it is the one that way gives (`PackedDecodingTests`).
+    package static func decodePackedStoreLayout(_ packed: UnsafeRawBufferPointer, cache: inout DecodeCache)
+        -> RecordedEvent?
+    {
+        parsingStoreLayout(packed, cache: &cache, packed: true) { st, cache in
+            guard st.take("{\"data\":") else { return nil }
+            let data = try st.parseValue()
+            guard st.take(",\"eventId\":"), let eventId = st.packedEventID(),
+                st.take(",\"metadata\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "{"),
+                case .object(let metadata) = try st.parseValue(),
+                st.take(",\"occurredAt\":"), let occurredAt = st.packedTimestamp(),
+                st.take(",\"position\":"), let position = st.integer(),
+                st.take(",\"recordedAt\":"), let recordedAt = st.packedTimestamp(),
+                st.take(",\"schemaVersion\":"), let schemaVersion = st.integer(), schemaVersion <= Int64(Int32.max),
+                st.take(",\"stream\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
+                case let stream = try st.parseString(reusing: &cache.stream),
+                st.take(",\"streamVersion\":"), let streamVersion = st.integer(),
+                st.take(",\"type\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
+                case let type = try st.parseString(reusing: &cache.type),
+                st.take("}"), st.i == st.end
+            else { return nil }
+            return RecordedEvent(
+                position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
+                schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
+                data: data)
+        }
+    }
+}
+
+/// The markers of the store's packed form of canonical bytes (`EventPacking` in DeployLogStore,
+/// which defines the form; `PackedDecodingTests` checks that the two agree). Each replaces a
+/// whole quoted string, quotes included:
+///
+/// | marker | then                | stands for                                       |
+/// | ------ | ------------------- | ------------------------------------------------ |
+/// | `0xFF` | 16 bytes            | a lowercase UUID `8-4-4-4-12`                    |
+/// | `0xFE` | Int64 µs big-endian | a time in canonical text (`Timestamp.write`)     |
+/// | `0xFD` | n, then n bytes     | 2n lowercase hex digits (n ≥ 8)                  |
+enum _PackedForm {
+    static let uuidMarker: UInt8 = 0xFF
+    static let timeMarker: UInt8 = 0xFE
+    static let hexMarker: UInt8 = 0xFD
+
+    /// The times whose canonical text (`Timestamp.write`) parses back to the same value: years
+    /// 0000 to 9999. Outside them the text is not a faithful one (four digits of the year),
+    /// so such a marker is left to the unpacking path, which does whatever it does.
+    static let firstTime = Timestamp.daysFromCivil(0, 1, 1) * 86_400_000_000
+    static let lastTime = (Timestamp.daysFromCivil(9999, 12, 31) + 1) * 86_400_000_000 - 1
+}
+
+extension _JSONParserState {
+    /// Consumes a UUID marker (`_PackedForm`) and returns its id; nil (nothing consumed) for
+    /// anything else.
+    @inline(__always)
+    mutating func packedEventID() -> EventID? {
+        guard i + 17 <= end, p[i] == _PackedForm.uuidMarker else { return nil }
+        let raw = UnsafeRawPointer(p + i + 1)
+        let id = EventID(
+            high: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+            low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        i += 17
+        return id
+    }
+
+    /// Consumes a time marker (`_PackedForm`) whose canonical text is faithful and returns its
+    /// time; nil (nothing consumed) for anything else.
+    @inline(__always)
+    mutating func packedTimestamp() -> Timestamp? {
+        guard i + 9 <= end, p[i] == _PackedForm.timeMarker else { return nil }
+        let v = Int64(bitPattern: UInt64(bigEndian: UnsafeRawPointer(p + i + 1).loadUnaligned(as: UInt64.self)))
+        guard v >= _PackedForm.firstTime, v <= _PackedForm.lastTime else { return nil }
+        i += 9
+        return Timestamp(microsecondsSinceEpoch: v)
+    }
+
+    /// The string that the marker at `p[i]` stands for (see `_PackedForm`): its text, as
+    /// `parseString` would give it for the same text. In a long read (`strings`) an id or a
+    /// time that comes back is found by its binary value, not written out and hashed again.
+    /// Throws for a truncated marker, a hex run shorter than the form allows, or a time
+    /// without a faithful text: the caller then leaves the event to the unpacking path.
+    mutating func parsePackedString() throws(JSONParseError) -> String {
+        let at = i
+        switch p[at] {
+        case _PackedForm.uuidMarker:
+            guard at + 17 <= end else { throw error("truncated marker", at: at) }
+            let raw = UnsafeRawPointer(p + at + 1)
+            i = at + 17
+            @inline(__always) func text() -> String {
+                Self.asciiString(36) { out in
+                    var o = 0
+                    for k in 0..<16 {
+                        if k == 4 || k == 6 || k == 8 || k == 10 {
+                            out[o] = 45
+                            o += 1
+                        }
+                        Self.putHex(raw.load(fromByteOffset: k, as: UInt8.self), out + o)
+                        o += 2
+                    }
+                }
+            }
+            guard let strings else { return text() }
+            let key = _StringInterner.Key(
+                w0: raw.loadUnaligned(as: UInt64.self), w1: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                tag: 256 + Int(_PackedForm.uuidMarker))
+            return strings.string(key, text)
+        case _PackedForm.timeMarker:
+            guard at + 9 <= end else { throw error("truncated marker", at: at) }
+            let v = Int64(bitPattern: UInt64(bigEndian: UnsafeRawPointer(p + at + 1).loadUnaligned(as: UInt64.self)))
+            guard v >= _PackedForm.firstTime, v <= _PackedForm.lastTime else {
+                throw error("a time without a faithful text", at: at)
+            }
+            i = at + 9
+            @inline(__always) func text() -> String {
+                Self.asciiString(27) { Timestamp(microsecondsSinceEpoch: v).write(to: $0) }
+            }
+            guard let strings else { return text() }
+            return strings.string(
+                _StringInterner.Key(w0: UInt64(bitPattern: v), w1: 0, tag: 256 + Int(_PackedForm.timeMarker)), text)
+        case _PackedForm.hexMarker:
+            guard at + 2 <= end, p[at + 1] >= 8, at + 2 + Int(p[at + 1]) <= end else {
+                throw error("truncated marker", at: at)
+            }
+            let n = Int(p[at + 1])
+            let source = p + at + 2
+            i = at + 2 + n
+            let text = 2 * n
+            if text > _StringInterner.maxLength || strings == nil {
+                return Self.asciiString(text) { out in for k in 0..<n { Self.putHex(source[k], out + 2 * k) } }
+            }
+            // Interned as `parseString` interns the text: by a hash of it.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _StringInterner.maxLength) { buffer in
+                let out = buffer.baseAddress!
+                for k in 0..<n { Self.putHex(source[k], out + 2 * k) }
+                return strings!.string(out, count: text)
+            }
+        default:
+            throw error("not a marker", at: at)
+        }
+    }
+
+    /// Writes the two lowercase hex digits of `b` at `out`.
+    @inline(__always)
+    static func putHex(_ b: UInt8, _ out: UnsafeMutablePointer<UInt8>) {
+        @inline(__always) func digit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
+        out[0] = digit(b &>> 4)
+        out[1] = digit(b & 0x0F)
+    }
+
+    /// A string of `count` ASCII bytes that `write` writes.
+    @inline(__always)
+    static func asciiString(_ count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) -> String {
+        String(unsafeUninitializedCapacity: count) { buffer in
+            write(buffer.baseAddress!)
+            return count
         }
     }
 }

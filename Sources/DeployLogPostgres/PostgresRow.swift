@@ -41,8 +41,15 @@ public struct PostgresRow: Sendable {
         }
     }
 
-    public func int64(_ column: Int) throws -> Int64 { try get(column) }
-    public func int32(_ column: Int) throws -> Int32 { try get(column) }
+    public func int64(_ column: Int) throws -> Int64 {
+        if let v = binaryInteger(column, of: .int8, as: Int64.self) { return v }
+        return try get(column)
+    }
+
+    public func int32(_ column: Int) throws -> Int32 {
+        if let v = binaryInteger(column, of: .int4, as: Int32.self) { return v }
+        return try get(column)
+    }
     public func int(_ column: Int) throws -> Int { try get(column) }
     public func bool(_ column: Int) throws -> Bool { try get(column) }
     public func double(_ column: Int) throws -> Double { try get(column) }
@@ -113,6 +120,21 @@ public struct PostgresRow: Sendable {
             return .array(try field.arrayElements { try value(of: $0) }, of: type.elementType!)
         default: throw PostgresError(.client, "no binary decoding for \(field.type)")
         }
+    }
+
+    /// The common case of `int64` and `int32`, read straight from the bytes: a binary field of
+    /// exactly `type` and its size. Nil for anything else (NULL, text, another type, a bad
+    /// length), which `get` then converts or explains, so the result is `get`'s either way;
+    /// this only skips building a `PostgresField` and its conversions for a read's every row.
+    @inline(__always)
+    private func binaryInteger<T: FixedWidthInteger>(_ column: Int, of type: PostgresType, as: T.Type) -> T? {
+        let columns = storage.columns
+        guard column >= 0 && column < columns.count else { return nil }
+        let matches = columns.withUnsafeBufferPointer { $0[column].type == type && $0[column].isBinary }
+        let index = row * columns.count + column
+        guard matches, storage.lengths[index] == MemoryLayout<T>.size else { return nil }
+        let start = storage.starts[index]
+        return storage.bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: T.self)) }
     }
 
     private func cell(_ column: Int) throws -> (start: Int, length: Int32) {

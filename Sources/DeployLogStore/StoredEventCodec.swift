@@ -1,4 +1,5 @@
 import DeployLogCompression
+import DeployLogEvents
 
 /// What every backend stores per event, shared so that they agree byte for byte: the payload is
 /// the event's canonical bytes packed (`EventPacking`) then LZ4-compressed against a dictionary,
@@ -33,5 +34,33 @@ package enum StoredEventCodec {
             payload, packedLength: packedLength, dictionaryId: dictionaryId, decompressor: decompressor,
             packed: &packed,
             into: &canonical)
+    }
+
+    /// The canonical bytes of packed ones (`EventPacking`), decompressed already: the first
+    /// `n` (returned) bytes of `canonical`, scratch space kept by the caller.
+    package static func unpack(_ packed: UnsafeRawBufferPointer, into canonical: inout [UInt8]) throws(LZ4Error)
+        -> Int
+    {
+        guard let n = EventPacking.unpack(packed, intoScratch: &canonical) else {
+            throw LZ4Error("bad packed event bytes")
+        }
+        return n
+    }
+
+    /// The event of packed bytes (`EventPacking`, decompressed already). The store's own
+    /// events are decoded from the packed form as it is (`RecordedEvent.decodePackedStoreLayout`:
+    /// no canonical text written only to be parsed again); anything that path does not take
+    /// is unpacked into `canonical` (scratch space kept by the caller) and decoded as the
+    /// canonical bytes always were, so the event, and every error, is the same as
+    /// `unpack` then `RecordedEvent.decode(canonical:cache:)`. Throws `LZ4Error` for bytes that
+    /// are not a packed form, `EventDecodingError` for bytes that are not an event.
+    package static func decodeEvent(
+        packed: UnsafeRawBufferPointer, canonical: inout [UInt8], cache: inout RecordedEvent.DecodeCache
+    ) throws -> RecordedEvent {
+        if let e = RecordedEvent.decodePackedStoreLayout(packed, cache: &cache) { return e }
+        let n = try unpack(packed, into: &canonical)
+        return try canonical.withUnsafeBytes { (c) throws(EventDecodingError) -> RecordedEvent in
+            try RecordedEvent.decode(canonical: UnsafeRawBufferPointer(rebasing: c[0..<n]), cache: &cache)
+        }
     }
 }
