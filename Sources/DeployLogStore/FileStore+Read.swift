@@ -12,7 +12,7 @@ extension FileStore {
     /// `read`, returning the last position it examined: the head it saw when fewer than
     /// `limit` events matched, else the last one delivered.
     func readExamining(from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool) throws -> Int64 {
-        try readExamining(from: position, filter: filter, limit: limit, decode: FileStore.decodeRecordedEvent, body)
+        try readExamining(from: position, filter: filter, limit: limit, decode: .packed(FileStore.decodeRecordedEvent), body)
     }
 
     /// As `read`, but only what a fold reads of each event is decoded (see `FoldFields`; the
@@ -26,19 +26,24 @@ extension FileStore {
     ) throws -> Int64 {
         try readExamining(
             from: position, filter: filter, limit: limit,
-            decode: { bytes, item, cache in
+            decode: .canonical({ bytes, item, cache in
                 let f = try RecordedEvent.foldFields(canonical: bytes, cache: &cache, classify: classify)
                 guard f.position == item.position else {
                     throw StoreError(.corruption, "position \(item.position): event says position \(f.position)", position: item.position)
                 }
                 return f
-            }, body)
+            }), body)
     }
 
-    /// The full decode of `read`: the event, its position checked, its chain hash attached.
+    /// The full decode of `read`, from the packed bytes (`StoredEventCodec.decodeEvent`: the
+    /// store's own events without writing their canonical text out to parse it again; the
+    /// same event and the same errors as decoding the canonical bytes): the event, its
+    /// position checked, its chain hash attached.
     @Sendable
-    static func decodeRecordedEvent(_ bytes: UnsafeRawBufferPointer, _ item: WantedEvent, _ cache: inout RecordedEvent.DecodeCache) throws -> RecordedEvent {
-        var e = try RecordedEvent.decode(canonical: bytes, cache: &cache)
+    static func decodeRecordedEvent(
+        _ packed: UnsafeRawBufferPointer, _ item: WantedEvent, _ canonical: inout [UInt8], _ cache: inout RecordedEvent.DecodeCache
+    ) throws -> RecordedEvent {
+        var e = try StoredEventCodec.decodeEvent(packed: packed, canonical: &canonical, cache: &cache)
         guard e.position == item.position else {
             throw StoreError(.corruption, "position \(item.position): event says position \(e.position)", position: item.position)
         }
@@ -51,7 +56,7 @@ extension FileStore {
     /// the calling thread between deliveries, so that decoding the events ahead overlaps `body`.
     func readExamining<T: Sendable>(
         from position: Int64, filter: EventFilter, limit: Int?,
-        decode: @escaping @Sendable (UnsafeRawBufferPointer, WantedEvent, inout RecordedEvent.DecodeCache) throws -> T,
+        decode: RecordDecoding<T>,
         _ body: (T) throws -> Bool
     ) throws -> Int64 {
         try refresh()
@@ -182,7 +187,7 @@ struct ReadPlan: @unchecked Sendable {
     /// checksum, position, decompression, then `decode`.
     func decode<T>(
         item k: Int, window w: Int, buffer: WindowBuffer, scratch d: inout FileStore.RecordDecoder,
-        _ decode: (UnsafeRawBufferPointer, FileStore.WantedEvent, inout RecordedEvent.DecodeCache) throws -> T
+        _ decoding: RecordDecoding<T>
     ) throws(StoreError) -> T {
         let item = wanted[k]
         let win = windows[w]
@@ -197,16 +202,17 @@ struct ReadPlan: @unchecked Sendable {
             guard pos == expected else {
                 throw StoreError(.corruption, "position \(expected): record holds position \(pos)", position: expected)
             }
-            let n: Int
             do {
-                n = try EventPacking.decode(
-                    payload, packedLength: packedLength, dictionaryId: dictId, decompressor: dictionaries, packed: &d.packed,
-                    into: &d.raw)
-            } catch {
-                throw StoreError(.corruption, "position \(expected): \(error)", position: expected)
-            }
-            do {
-                return try d.raw.withUnsafeBytes { s in try decode(UnsafeRawBufferPointer(rebasing: s[0..<n]), item, &d.cache) }
+                switch decoding {
+                case .canonical(let decode):
+                    let n = try EventPacking.decode(
+                        payload, packedLength: packedLength, dictionaryId: dictId, decompressor: dictionaries,
+                        packed: &d.packed, into: &d.raw)
+                    return try d.raw.withUnsafeBytes { s in try decode(UnsafeRawBufferPointer(rebasing: s[0..<n]), item, &d.cache) }
+                case .packed(let decode):
+                    try dictionaries.decompress(payload, uncompressedSize: packedLength, dictionaryId: dictId, into: &d.packed)
+                    return try d.packed.withUnsafeBytes { p in try decode(p, item, &d.raw, &d.cache) }
+                }
             } catch let e as StoreError {
                 throw e
             } catch {
@@ -218,11 +224,19 @@ struct ReadPlan: @unchecked Sendable {
     }
 }
 
+/// What a read makes of each record's event: from its canonical bytes, or from its packed
+/// bytes as LZ4 gives them back (with scratch space for canonical bytes, should it need them).
+enum RecordDecoding<T>: Sendable {
+    case canonical(@Sendable (UnsafeRawBufferPointer, FileStore.WantedEvent, inout RecordedEvent.DecodeCache) throws -> T)
+    case packed(
+        @Sendable (UnsafeRawBufferPointer, FileStore.WantedEvent, inout [UInt8], inout RecordedEvent.DecodeCache) throws -> T)
+}
+
 /// A long read: windows read and decoded in chunks by helper threads and the calling thread
 /// (whichever is free takes the next piece of work), while the calling thread delivers the
 /// decoded chunks in order. Work stays a bounded distance ahead of delivery.
 final class ReadPipeline<T: Sendable>: @unchecked Sendable {
-    typealias Decode = @Sendable (UnsafeRawBufferPointer, FileStore.WantedEvent, inout RecordedEvent.DecodeCache) throws -> T
+    typealias Decode = RecordDecoding<T>
 
     struct Chunk {
         var window: Int
@@ -257,7 +271,7 @@ final class ReadPipeline<T: Sendable>: @unchecked Sendable {
     var stopped = false
     var helpersRunning = 0
 
-    init(plan: ReadPlan, decode: @escaping Decode) {
+    init(plan: ReadPlan, decode: Decode) {
         self.plan = plan
         self.decode = decode
     }
