@@ -153,8 +153,12 @@ public struct LZ4Decompressor: Sendable {
             guard let d = dictionaries[dictionaryId] else { throw LZ4Error("unknown dictionary id \(dictionaryId)") }
             dict = d
         }
-        if output.count != uncompressedSize {
-            output = [UInt8](repeating: 0, count: uncompressedSize)
+        // Resized in place: an event's size differs from the last one's nearly every time, and
+        // a new zero-filled array per event cost an allocation and a free each.
+        if output.count > uncompressedSize {
+            output.removeLast(output.count - uncompressedSize)
+        } else if output.count < uncompressedSize {
+            output.append(contentsOf: repeatElement(0, count: uncompressedSize - output.count))
         }
         let n = output.withUnsafeMutableBytes { out -> Int32 in
             let dst = out.baseAddress?.assumingMemoryBound(to: CChar.self)
