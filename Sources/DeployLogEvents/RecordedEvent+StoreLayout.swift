@@ -24,18 +24,24 @@ extension RecordedEvent {
     /// the ids, times and numbers straight from the bytes. Returns nil for any other layout (the
     /// general decoder then decides), so it never accepts what that decoder would refuse.
     static func decodeStoreLayout(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache) -> RecordedEvent? {
-        parsingStoreLayout(bytes, cache: &cache) { st, cache in
+        decodeEnvelope(bytes, cache: &cache, packed: false)
+    }
+
+    /// The store layout's envelope, of canonical text or (`packed`) of the store's packed form,
+    /// where the id and the two times come as markers (`envelopeEventID`, `envelopeTimestamp`).
+    @inline(__always)
+    private static func decodeEnvelope(_ bytes: UnsafeRawBufferPointer, cache: inout DecodeCache, packed: Bool)
+        -> RecordedEvent?
+    {
+        parsingStoreLayout(bytes, cache: &cache, packed: packed) { st, cache in
             guard st.take("{\"data\":") else { return nil }
             let data = try st.parseValue()
-            guard st.take(",\"eventId\":"), let idBytes = st.quoted(36),
-                let eventId = EventID.parse(UnsafeBufferPointer(start: idBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: 36)),
+            guard st.take(",\"eventId\":"), let eventId = st.envelopeEventID(),
                 st.take(",\"metadata\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "{"),
                 case .object(let metadata) = try st.parseValue(),
-                st.take(",\"occurredAt\":"), let occurredBytes = st.quoted(27),
-                let occurredAt = Timestamp(canonicalBytes: occurredBytes),
+                st.take(",\"occurredAt\":"), let occurredAt = st.envelopeTimestamp(),
                 st.take(",\"position\":"), let position = st.integer(),
-                st.take(",\"recordedAt\":"), let recordedBytes = st.quoted(27),
-                let recordedAt = Timestamp(canonicalBytes: recordedBytes),
+                st.take(",\"recordedAt\":"), let recordedAt = st.envelopeTimestamp(),
                 st.take(",\"schemaVersion\":"), let schemaVersion = st.integer(), schemaVersion <= Int64(Int32.max),
                 st.take(",\"stream\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
                 case let stream = try st.parseString(reusing: &cache.stream),
@@ -67,28 +73,7 @@ extension RecordedEvent {
     package static func decodePackedStoreLayout(_ packed: UnsafeRawBufferPointer, cache: inout DecodeCache)
         -> RecordedEvent?
     {
-        parsingStoreLayout(packed, cache: &cache, packed: true) { st, cache in
-            guard st.take("{\"data\":") else { return nil }
-            let data = try st.parseValue()
-            guard st.take(",\"eventId\":"), let eventId = st.packedEventID(),
-                st.take(",\"metadata\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "{"),
-                case .object(let metadata) = try st.parseValue(),
-                st.take(",\"occurredAt\":"), let occurredAt = st.packedTimestamp(),
-                st.take(",\"position\":"), let position = st.integer(),
-                st.take(",\"recordedAt\":"), let recordedAt = st.packedTimestamp(),
-                st.take(",\"schemaVersion\":"), let schemaVersion = st.integer(), schemaVersion <= Int64(Int32.max),
-                st.take(",\"stream\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
-                case let stream = try st.parseString(reusing: &cache.stream),
-                st.take(",\"streamVersion\":"), let streamVersion = st.integer(),
-                st.take(",\"type\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "\""),
-                case let type = try st.parseString(reusing: &cache.type),
-                st.take("}"), st.i == st.end
-            else { return nil }
-            return RecordedEvent(
-                position: position, stream: stream, streamVersion: streamVersion, eventId: eventId, type: type,
-                schemaVersion: Int(schemaVersion), occurredAt: occurredAt, recordedAt: recordedAt, metadata: metadata,
-                data: data)
-        }
+        decodeEnvelope(packed, cache: &cache, packed: true)
     }
 }
 
@@ -114,6 +99,22 @@ enum _PackedForm {
 }
 
 extension _JSONParserState {
+    /// The envelope's event id: quoted canonical text, or in the packed form its marker.
+    @inline(__always)
+    mutating func envelopeEventID() -> EventID? {
+        if packed { return packedEventID() }
+        guard let idBytes = quoted(36) else { return nil }
+        return EventID.parse(UnsafeBufferPointer(start: idBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: 36))
+    }
+
+    /// One of the envelope's times: quoted canonical text, or in the packed form its marker.
+    @inline(__always)
+    mutating func envelopeTimestamp() -> Timestamp? {
+        if packed { return packedTimestamp() }
+        guard let bytes = quoted(27) else { return nil }
+        return Timestamp(canonicalBytes: bytes)
+    }
+
     /// Consumes a UUID marker (`_PackedForm`) and returns its id; nil (nothing consumed) for
     /// anything else.
     @inline(__always)
