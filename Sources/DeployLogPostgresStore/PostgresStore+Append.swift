@@ -29,8 +29,11 @@ import Foundation
 // the last writer's commit, and it inserts the rows only if the guess still holds there: the
 // head is the assumed position and hash, no id is stored, every stream is at the assumed
 // version. Otherwise it inserts nothing and returns the truth, read under the lock, and the
-// append is decided again from it. So a position is still assigned from the head as read under
-// the lock, only checked rather than read; a wrong guess costs a round trip, never a row. (One
+// append is decided again from it. (One event — the commonest append — is checked by a leaner
+// statement that returns only whether it inserted, from two index probes and the unique
+// indexes; see `insertRowIfHeadHolds`. When it did not, the append takes the locked path
+// below.) So a position is still assigned from the head as read under the lock, only checked
+// rather than read; a wrong guess costs a round trip or two, never a row. (One
 // thing is read before the lock: the clock, for `recordedAt`. So writers racing can record it a
 // few microseconds out of position order; time filters use `occurredAt`, and recordedAt was
 // never ordered across machines anyway.) After three misses (writers racing for the lock), the
@@ -118,7 +121,8 @@ extension PostgresStore {
     /// together, and commit with the pipeline's sync. When something else was true, the
     /// statement reads the truth under the lock instead, the append is decided again from it
     /// (an idempotent repeat or a conflict ends here) and tried again. After a few misses
-    /// (writers racing), nil: the caller takes the two-round-trip path, which cannot miss.
+    /// (writers racing), or one of a single event's leaner statement, nil: the caller takes
+    /// the two-round-trip path, which cannot miss.
     private func appendUnlessChanged(_ events: [ProposedEvent], on c: PostgresConnection) throws -> AppendResult? {
         var assumed = hints.assumption(for: events)
         var isTruth = false
@@ -136,6 +140,8 @@ extension PostgresStore {
             case .written(let hash):
                 remember(plan, hash: hash)
                 return plan.result
+            case .missed:
+                return nil
             case .changed(var truth):
                 remember(truth, streams: plan.streams)
                 // Only the ids written were asked about; those found stored before still are.
@@ -152,10 +158,12 @@ extension PostgresStore {
         case written(Digest)
         /// Not stored: the state read under the lock.
         case changed(Locked)
+        /// Not stored (one row, whose statement does not read the state): ask under the lock.
+        case missed
     }
 
-    /// Sends the lock and `insertRow(s)UnlessChanged` for `plan`'s rows in one pipeline (one
-    /// round trip, one implicit transaction committed at its sync).
+    /// Sends the lock and `insertRowIfHeadHolds` or `insertRowsUnlessChanged` for `plan`'s rows
+    /// in one pipeline (one round trip, one implicit transaction committed at its sync).
     private func writeUnlessChanged(_ plan: Plan, assuming assumed: Locked, on c: PostgresConnection) throws
         -> UnlessChanged
     {
@@ -167,17 +175,25 @@ extension PostgresStore {
         let streams = plan.streams
         func version(_ stream: String) -> PostgresValue { assumed.versions[stream].map { .int8($0) } ?? .null }
         let head: [PostgresValue] = [.int8(assumed.head), assumed.head == 0 ? .null : .bytea(assumed.headHash.bytes)]
+        if rows.count == 1 {
+            let results = try c.pipeline { p in
+                try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
+                try p.query(PostgresStoreSQL.insertRowIfHeadHolds, rows[0] + [version(streams[0])] + head)
+            }
+            switch results[1].affectedRows {
+            case 1: return .written(hash)
+            case 0: return .missed
+            case let n:
+                throw StoreError(.io, "appending in \(address): \(n.map(String.init) ?? "no count of") rows inserted")
+            }
+        }
         let results = try c.pipeline { p in
             try p.query(PostgresStoreSQL.lock, [.text(PostgresStoreSQL.lockKey)])
-            if rows.count == 1 {
-                try p.query(PostgresStoreSQL.insertRowUnlessChanged, rows[0] + [version(streams[0])] + head)
-            } else {
-                try p.query(
-                    PostgresStoreSQL.insertRowsUnlessChanged,
-                    RowEncoder.columnArrays(rows) + [
-                        .array(streams.map { .text($0) }, of: .text), .array(streams.map(version), of: .int8),
-                    ] + head)
-            }
+            try p.query(
+                PostgresStoreSQL.insertRowsUnlessChanged,
+                RowEncoder.columnArrays(rows) + [
+                    .array(streams.map { .text($0) }, of: .text), .array(streams.map(version), of: .int8),
+                ] + head)
         }
         guard let count = try results[1].first(where: { try $0.int32(0) == 3 }) else {
             throw StoreError(.io, "appending in \(address): the insert gave no count")
