@@ -88,9 +88,7 @@ public final class PostgresConnection {
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) throws -> PostgresResult {
         let conn = try open()
         let params = try encode(parameters, declared: nil, statement: sql)
-        return try withResult(LibPQ.execParams(conn, sql, params, binaryResults: true), statement: sql) {
-            PostgresResult(copying: $0)
-        }
+        return try takeResult(LibPQ.execParams(conn, sql, params, binaryResults: true), statement: sql)
     }
 
     /// Runs `sql` through the simple protocol: any number of statements separated by `;`, no
@@ -104,12 +102,15 @@ public final class PostgresConnection {
         var results: [PostgresResult] = []
         var failure: PostgresError?
         while let res = LibPQ.getResult(conn) {
-            defer { LibPQ.clear(res) }
             do {
                 try check(res, statement: sql)
-                results.append(PostgresResult(copying: res))
+                results.append(PostgresResult(taking: res))
             } catch let error as PostgresError {
+                LibPQ.clear(res)
                 failure = failure ?? error
+            } catch {
+                LibPQ.clear(res)
+                throw error
             }
         }
         if let failure { throw failure }
@@ -156,17 +157,36 @@ public final class PostgresConnection {
         }
         var failure: (any Error)?
         while let res = LibPQ.getResult(conn) {
-            defer { LibPQ.clear(res) }
-            guard failure == nil else { continue }
+            guard failure == nil else {
+                LibPQ.clear(res)
+                continue
+            }
             do {
                 try check(res, statement: statement)
-                let result = PostgresResult(copying: res)
-                for row in result { try body(row) }
+            } catch {
+                LibPQ.clear(res)
+                failure = error
+                continue
+            }
+            do {
+                for row in PostgresResult(taking: res) { try body(row) }
             } catch {
                 failure = error
             }
         }
         if let failure { throw failure }
+    }
+
+    /// A result that must be a success, taken over (cleared when the last copy of it goes).
+    func takeResult(_ res: LibPQ.Result?, statement: String?) throws -> PostgresResult {
+        guard let res else { throw connectionError(statement: statement) }
+        do {
+            try check(res, statement: statement)
+        } catch {
+            LibPQ.clear(res)
+            throw error
+        }
+        return PostgresResult(taking: res)
     }
 
     /// Runs `body` on a result that must be a success, clearing it afterwards.

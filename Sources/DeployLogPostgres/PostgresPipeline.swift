@@ -108,16 +108,19 @@ extension PostgresConnection {
             case .command(let sql): statement = sql
             }
             guard let res = LibPQ.getResult(conn) else { throw connectionError(statement: statement) }
+            var taken = false
             do {
                 try check(res, statement: statement)
                 switch item {
                 case .prepare(let s): prepared[s.name] = s
-                case .command: results.append(PostgresResult(copying: res))
+                case .command:
+                    results.append(PostgresResult(taking: res))
+                    taken = true
                 }
             } catch let error as PostgresError {
                 if failure == nil || failure?.sqlState == nil && error.sqlState != nil { failure = error }
             }
-            LibPQ.clear(res)
+            if !taken { LibPQ.clear(res) }
             while let extra = LibPQ.getResult(conn) { LibPQ.clear(extra) }
         }
         guard let sync = LibPQ.getResult(conn) else { throw connectionError(statement: nil) }

@@ -14,17 +14,16 @@ public struct PostgresRow: Sendable {
     public var columns: [PostgresColumn] { storage.columns }
 
     public func isNull(_ column: Int) throws -> Bool {
-        try cell(column).length < 0
+        try cell(column) == nil
     }
 
     /// The field at `column` decoded as `T` (a NULL is an error unless `T` is optional).
     public func get<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T {
-        let (start, length) = try cell(column)
+        let bytes = try cell(column)
         let info = storage.columns[column]
         do {
-            return try storage.bytes.withUnsafeBytes { raw in
-                let bytes = length < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(length)])
-                return try T(postgresField: PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes))
+            return try withExtendedLifetime(storage) {
+                try T(postgresField: PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes))
             }
         } catch var error as PostgresError {
             error.message = "column \(column) (\(info.name)): " + error.message
@@ -35,10 +34,8 @@ public struct PostgresRow: Sendable {
     /// Calls `body` with the field's bytes as they came from the server (binary or text form,
     /// see `columns`), without copying them; nil for NULL. The buffer is valid only in `body`.
     public func withBytes<R>(_ column: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        let (start, length) = try cell(column)
-        return try storage.bytes.withUnsafeBytes { raw in
-            try body(length < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(length)]))
-        }
+        let bytes = try cell(column)
+        return try withExtendedLifetime(storage) { try body(bytes) }
     }
 
     public func int64(_ column: Int) throws -> Int64 {
@@ -68,12 +65,11 @@ public struct PostgresRow: Sendable {
 
     /// A one-dimensional array field (binary results) as `[T]` (`[String?]` when it may hold NULLs).
     public func array<T: PostgresDecodable>(_ column: Int, of type: T.Type = T.self) throws -> [T] {
-        let (start, length) = try cell(column)
+        let bytes = try cell(column)
         let info = storage.columns[column]
         do {
-            return try storage.bytes.withUnsafeBytes { raw in
-                let bytes = length < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(length)])
-                return try PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes).arrayElements {
+            return try withExtendedLifetime(storage) {
+                try PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes).arrayElements {
                     try T(postgresField: $0)
                 }
             }
@@ -86,12 +82,11 @@ public struct PostgresRow: Sendable {
     /// The field as a `PostgresValue`, chosen by the column's type; text for types without a
     /// binary decoding here, and for every column of a text-format result.
     public func value(_ column: Int) throws -> PostgresValue {
-        let (start, length) = try cell(column)
+        let bytes = try cell(column)
         let info = storage.columns[column]
         do {
-            return try storage.bytes.withUnsafeBytes { raw in
-                let bytes = length < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(length)])
-                return try Self.value(of: PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes))
+            return try withExtendedLifetime(storage) {
+                try Self.value(of: PostgresField(type: info.type, isBinary: info.isBinary, bytes: bytes))
             }
         } catch var error as PostgresError {
             error.message = "column \(column) (\(info.name)): " + error.message
@@ -131,17 +126,15 @@ public struct PostgresRow: Sendable {
         let columns = storage.columns
         guard column >= 0 && column < columns.count else { return nil }
         let matches = columns.withUnsafeBufferPointer { $0[column].type == type && $0[column].isBinary }
-        let index = row * columns.count + column
-        guard matches, storage.lengths[index] == MemoryLayout<T>.size else { return nil }
-        let start = storage.starts[index]
-        return storage.bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: T.self)) }
+        guard matches, let bytes = storage.field(row, column), bytes.count == MemoryLayout<T>.size else { return nil }
+        return withExtendedLifetime(storage) { T(bigEndian: bytes.loadUnaligned(as: T.self)) }
     }
 
-    private func cell(_ column: Int) throws -> (start: Int, length: Int32) {
+    /// The field's bytes (nil: NULL), valid while `storage` lives.
+    private func cell(_ column: Int) throws -> UnsafeRawBufferPointer? {
         guard column >= 0 && column < count else {
             throw PostgresError(.client, "column \(column) out of range: the row has \(count) columns")
         }
-        let index = row * count + column
-        return (storage.starts[index], storage.lengths[index])
+        return storage.field(row, column)
     }
 }

@@ -69,16 +69,14 @@ extension PostgresConnection {
         let params = try encode(parameters, declared: statement.parameterTypes, statement: statement.sql)
         try prepare(statement)
         do {
-            return try withResult(
-                LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql
-            ) { PostgresResult(copying: $0) }
+            return try takeResult(
+                LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql)
         } catch let error as PostgresError where error.sqlState == PostgresError.SQLState.invalidStatementName {
             // Dropped behind our back (DEALLOCATE ALL, DISCARD ALL): prepare again, once.
             prepared[statement.name] = nil
             try prepare(statement)
-            return try withResult(
-                LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql
-            ) { PostgresResult(copying: $0) }
+            return try takeResult(
+                LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql)
         }
     }
 
