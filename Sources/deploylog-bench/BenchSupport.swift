@@ -19,6 +19,23 @@ func processCPUSeconds() -> Double {
     return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
 
+/// The machine's CPU time so far from `/proc/stat` (clock ticks): idle (with I/O wait) and
+/// in all; nil where there is none. Two readings give the share of the cores left idle between.
+func machineCPUTicks() -> (idle: Double, total: Double)? {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+        let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+    else { return nil }
+    let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+    guard fields.count >= 5 else { return nil }
+    return (fields[3] + fields[4], fields.prefix(8).reduce(0, +))
+}
+
+/// The share of the machine's cores idle between two `machineCPUTicks()` readings.
+func idleShare(_ a: (idle: Double, total: Double)?, _ b: (idle: Double, total: Double)?) -> Double? {
+    guard let a, let b, b.total > a.total else { return nil }
+    return (b.idle - a.idle) / (b.total - a.total)
+}
+
 /// CPU seconds (every thread of the process) `body` takes: steadier than wall time on a
 /// loaded machine, and what decoding on several cores costs in all.
 func cpuTimed(_ body: () throws -> Void) rethrows -> Double {

@@ -74,6 +74,7 @@ extension Benchmarks {
             store = try PostgresStore.open(url: url)
             var count = 0
             let cpuBefore = processCPUSeconds()
+            let machineBefore = machineCPUTicks()
             let tRead = try timed {
                 try store!.read(from: 1, filter: EventFilter(), limit: nil) { _ in
                     count += 1
@@ -81,6 +82,7 @@ extension Benchmarks {
                 }
             }
             let cpuRead = processCPUSeconds() - cpuBefore
+            let idleRead = idleShare(machineBefore, machineCPUTicks())
             // For profiling: DEPLOYLOG_BENCH_PG_READ_AGAIN=N reads everything N more times.
             for _ in 0..<(Int(ProcessInfo.processInfo.environment["DEPLOYLOG_BENCH_PG_READ_AGAIN"] ?? "") ?? 0) {
                 try store!.read(from: 1, filter: EventFilter(), limit: nil) { _ in true }
@@ -124,7 +126,8 @@ extension Benchmarks {
                 "postgres \(rep)/\(config.repetitions): \(n) events: append \(batched.last!.short)/s (batches of 10000), "
                     + "raw COPY \(raw.last!.short)/s (ratio \(String(format: "%.2f", batched.last! / raw.last!))), "
                     + "read+decode \(read.last!.short)/s (\(String(format: "%.2f", cpuRead * 1e6 / Double(n))) µs CPU/event here, "
-                    + "the server's not counted), one per transaction \(one.last!.short)/s")
+                    + "the server's not counted; cores idle \(idleRead.map { String(format: "%.0f%%", $0 * 100) } ?? "?")), "
+                    + "one per transaction \(one.last!.short)/s")
         }
         try admin.execute(
             script: "DROP SCHEMA IF EXISTS deploylog CASCADE; DROP SCHEMA IF EXISTS deploylog_bench CASCADE")
