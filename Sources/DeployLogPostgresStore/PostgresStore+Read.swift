@@ -63,11 +63,7 @@ extension PostgresStore {
                     try RecordedEvent.foldFields(
                         canonical: UnsafeRawBufferPointer(rebasing: c[0..<n]), cache: &cache, classify: classify)
                 }
-                guard f.position == position else {
-                    throw StoreError(
-                        .corruption, "position \(position): the event says position \(f.position)",
-                        position: position)
-                }
+                guard f.position == position else { throw StoreError.positionMismatch(at: position, found: f.position) }
                 return f
             }, matches: { filter.matchesFoldFields($0) }, position: \.position, interning: true, body)
     }
@@ -330,10 +326,7 @@ struct PageDecoder {
     /// The full decode of `read`: the event, its position checked, the row's chain hash attached.
     static let recordedEvent: Decode<RecordedEvent> = { row, position, packed, canonical, cache in
         var e = try StoredEventCodec.decodeEvent(packed: packed, canonical: &canonical, cache: &cache)
-        guard e.position == position else {
-            throw StoreError(
-                .corruption, "position \(position): the event says position \(e.position)", position: position)
-        }
+        guard e.position == position else { throw StoreError.positionMismatch(at: position, found: e.position) }
         e.hash = try row.bytes(4)
         return e
     }
@@ -385,10 +378,7 @@ struct PageDecoder {
         } catch {
             throw StoreError(.corruption, "position \(position): \(error)", position: position)
         }
-        guard e.position == position else {
-            throw StoreError(
-                .corruption, "position \(position): the event says position \(e.position)", position: position)
-        }
+        guard e.position == position else { throw StoreError.positionMismatch(at: position, found: e.position) }
         return e
     }
 

@@ -166,6 +166,12 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// A stored event found at `position` whose own envelope names another position (`found`):
+    /// the error every store's read gives for it.
+    package static func positionMismatch(at position: Int64, found: Int64) -> StoreError {
+        StoreError(.corruption, "position \(position): the event says position \(found)", position: position)
+    }
+
     /// Message DB's wording: "Wrong expected version: 4 (Stream: pipeline-7f3c, Stream Version: 6)".
     public static func wrongExpectedVersion(stream: String, expected: ExpectedVersion, actual: Int64?) -> StoreError {
         let actualText = actual.map(String.init) ?? "-1 (no stream)"

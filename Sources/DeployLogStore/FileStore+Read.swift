@@ -28,9 +28,7 @@ extension FileStore {
             from: position, filter: filter, limit: limit,
             decode: .canonical({ bytes, item, cache in
                 let f = try RecordedEvent.foldFields(canonical: bytes, cache: &cache, classify: classify)
-                guard f.position == item.position else {
-                    throw StoreError(.corruption, "position \(item.position): event says position \(f.position)", position: item.position)
-                }
+                guard f.position == item.position else { throw StoreError.positionMismatch(at: item.position, found: f.position) }
                 return f
             }), body)
     }
@@ -44,9 +42,7 @@ extension FileStore {
         _ packed: UnsafeRawBufferPointer, _ item: WantedEvent, _ canonical: inout [UInt8], _ cache: inout RecordedEvent.DecodeCache
     ) throws -> RecordedEvent {
         var e = try StoredEventCodec.decodeEvent(packed: packed, canonical: &canonical, cache: &cache)
-        guard e.position == item.position else {
-            throw StoreError(.corruption, "position \(item.position): event says position \(e.position)", position: item.position)
-        }
+        guard e.position == item.position else { throw StoreError.positionMismatch(at: item.position, found: e.position) }
         e.hash = item.digest.bytes
         return e
     }
