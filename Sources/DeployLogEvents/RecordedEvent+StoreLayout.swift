@@ -38,7 +38,7 @@ extension RecordedEvent {
             let data = try st.parseValue()
             guard st.take(",\"eventId\":"), let eventId = st.envelopeEventID(),
                 st.take(",\"metadata\":"), st.i < st.end, st.p[st.i] == UInt8(ascii: "{"),
-                case .object(let metadata) = try st.parseValue(),
+                let metadata = try st.parseObject(reusing: &cache.metadata, interning: cache.interning),
                 st.take(",\"occurredAt\":"), let occurredAt = st.envelopeTimestamp(),
                 st.take(",\"position\":"), let position = st.integer(),
                 st.take(",\"recordedAt\":"), let recordedAt = st.envelopeTimestamp(),
@@ -228,6 +228,9 @@ extension RecordedEvent {
     public struct DecodeCache: Sendable {
         var stream = ""
         var type = ""
+        /// The last metadata object parsed and its bytes (long reads): the events of one
+        /// pipeline, next to each other in the log, carry the same metadata.
+        var metadata = ReusedObject()
         /// Event types seen (`decodeFoldFields`), so that each is allocated once.
         var types: [(name: String, code: UInt8)] = []
         /// The parser's stacks, reused from one event to the next.
@@ -240,7 +243,55 @@ extension RecordedEvent {
     }
 }
 
+/// An object kept with the bytes it was parsed from (`parseObject(reusing:)`).
+struct ReusedObject: Sendable {
+    var bytes: [UInt8] = []
+    var value = JSONObject()
+}
+
 extension _JSONParserState {
+    /// Parses the object at `p[i]` (nil when the value there is not an object). With
+    /// `interning`, when the input continues with exactly the bytes `cached` was parsed from,
+    /// returns `cached` itself without parsing them again: the same bytes give the same value
+    /// (an object's text ends with its closing brace, so no longer value starts with it), and
+    /// they parsed without error before. Otherwise the parsed object becomes the cached one.
+    mutating func parseObject(reusing cached: inout ReusedObject, interning: Bool) throws(JSONParseError)
+        -> JSONObject?
+    {
+        let start = i
+        let n = cached.bytes.count
+        if interning, n > 0, end - start >= n,
+            cached.bytes.withUnsafeBytes({ Self.equalBytes(UnsafeRawPointer(p + start), $0.baseAddress!, n) })
+        {
+            i = start + n
+            return cached.value
+        }
+        guard case .object(let object) = try parseValue() else { return nil }
+        if interning {
+            cached.bytes.removeAll(keepingCapacity: true)
+            cached.bytes.append(contentsOf: UnsafeBufferPointer(start: p + start, count: i - start))
+            cached.value = object
+        }
+        return object
+    }
+
+    /// Whether the `n` bytes at `a` and at `b` are the same.
+    @inline(__always)
+    static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var k = 0
+        while k + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                return false
+            }
+            k += 8
+        }
+        while k < n {
+            if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+            k += 1
+        }
+        return true
+    }
+
     /// Parses the string at `p[i]`, returning `cached` itself when the bytes are the same (no
     /// escapes), else the new string, which becomes the cached one.
     mutating func parseString(reusing cached: inout String) throws(JSONParseError) -> String {

@@ -91,6 +91,33 @@ final class PackedDecodingTests: XCTestCase {
         XCTAssertEqual(direct, Int(position))
     }
 
+    /// A long read reuses the last metadata object when the next event's metadata bytes are
+    /// the same: whatever comes in between, in either form, each event still decodes to itself.
+    func testReusedMetadataIsTheEventsOwnWhateverCameBefore() throws {
+        let uuid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        let metadatas: [JSONObject] = [
+            JSONObject([("actor", "ci"), ("correlationId", .string(uuid))]),
+            JSONObject([("actor", "ci"), ("correlationId", .string(uuid))]),
+            // Bytes that begin as the last ones did.
+            JSONObject([("actor", "ci"), ("correlationId", .string(uuid)), ("source", "deploylog")]),
+            JSONObject([("actor", "cid"), ("correlationId", .string(uuid))]),
+            JSONObject([("actor", "c")]),
+            JSONObject(),
+            JSONObject(),
+            JSONObject([("actor", "ci"), ("correlationId", .string(uuid))]),
+            JSONObject([("actor", "ci"), ("correlationId", .string(uuid.replacingOccurrences(of: "0a", with: "0b")))]),
+        ]
+        var cache = RecordedEvent.DecodeCache(interning: true)
+        for (k, metadata) in metadatas.enumerated() {
+            let e = event(.object(JSONObject([("k", .number(JSONNumber(k)))])), metadata: metadata)
+            let canonical = e.canonicalBytes()
+            // The packed form, then the canonical text, through the same cache.
+            XCTAssertEqual(decodingPacked(pack(canonical), cache: &cache), .success(e), "\(k) packed")
+            let decoded = canonical.withUnsafeBytes { RecordedEvent.decodeStoreLayout($0, cache: &cache) }
+            XCTAssertEqual(decoded, e, "\(k) canonical")
+        }
+    }
+
     func testIdsTimesAndHexInDataAndMetadata() throws {
         let uuid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
         let time = "2026-11-20T10:15:02.120000Z"
