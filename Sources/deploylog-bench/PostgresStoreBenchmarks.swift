@@ -114,9 +114,11 @@ extension Benchmarks {
             // One event per transaction, on a fresh store.
             try admin.execute(script: "DROP SCHEMA deploylog CASCADE; DROP SCHEMA deploylog_bench CASCADE; CHECKPOINT")
             store = try PostgresStore.create(url: url)
+            let cpuBeforeOne = processCPUSeconds()
             let tOne = try timed {
                 for e in workload.prefix(single) { try store!.append([e]) }
             }
+            let cpuOne = processCPUSeconds() - cpuBeforeOne
             store = nil
             batched.append(Double(n) / tBatched)
             read.append(Double(n) / tRead)
@@ -127,7 +129,8 @@ extension Benchmarks {
                     + "raw COPY \(raw.last!.short)/s (ratio \(String(format: "%.2f", batched.last! / raw.last!))), "
                     + "read+decode \(read.last!.short)/s (\(String(format: "%.2f", cpuRead * 1e6 / Double(n))) µs CPU/event here, "
                     + "the server's not counted; cores idle \(idleRead.map { String(format: "%.0f%%", $0 * 100) } ?? "?")), "
-                    + "one per transaction \(one.last!.short)/s")
+                    + "one per transaction \(one.last!.short)/s (\(String(format: "%.0f", tOne * 1e6 / Double(single))) µs each, "
+                    + "\(String(format: "%.0f", cpuOne * 1e6 / Double(single))) µs of it CPU here)")
         }
         try admin.execute(
             script: "DROP SCHEMA IF EXISTS deploylog CASCADE; DROP SCHEMA IF EXISTS deploylog_bench CASCADE")
