@@ -177,18 +177,22 @@ struct _JSONParserState: ~Copyable {
     func matches(_ word: StaticString) -> Bool {
         let n = word.utf8CodeUnitCount
         guard end - i >= n else { return false }
-        let w = UnsafeRawPointer(word.utf8Start)
-        let q = UnsafeRawPointer(p + i)
-        // Eight bytes at a time (the envelope's keys are literals of 8 to 17 bytes).
+        return Self.equalBytes(UnsafeRawPointer(p + i), UnsafeRawPointer(word.utf8Start), n)
+    }
+
+    /// Whether the `n` bytes at `a` and at `b` are the same: eight at a time, inlined (the
+    /// envelope's keys are literals of 8 to 17 bytes, a reused metadata object some 100).
+    @inline(__always)
+    static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
         var k = 0
         while k + 8 <= n {
-            if q.loadUnaligned(fromByteOffset: k, as: UInt64.self) != w.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
                 return false
             }
             k += 8
         }
         while k < n {
-            if q.load(fromByteOffset: k, as: UInt8.self) != w.load(fromByteOffset: k, as: UInt8.self) { return false }
+            if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
             k += 1
         }
         return true

@@ -275,23 +275,6 @@ extension _JSONParserState {
         return object
     }
 
-    /// Whether the `n` bytes at `a` and at `b` are the same.
-    @inline(__always)
-    static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
-        var k = 0
-        while k + 8 <= n {
-            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
-                return false
-            }
-            k += 8
-        }
-        while k < n {
-            if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
-            k += 1
-        }
-        return true
-    }
-
     /// Parses the string at `p[i]`, returning `cached` itself when the bytes are the same (no
     /// escapes), else the new string, which becomes the cached one.
     mutating func parseString(reusing cached: inout String) throws(JSONParseError) -> String {
