@@ -105,12 +105,9 @@ public final class PostgresConnection {
             do {
                 try check(res, statement: sql)
                 results.append(PostgresResult(taking: res))
-            } catch let error as PostgresError {
-                LibPQ.clear(res)
-                failure = failure ?? error
             } catch {
                 LibPQ.clear(res)
-                throw error
+                failure = failure ?? (error as? PostgresError ?? PostgresError(.client, "\(error)", statement: sql))
             }
         }
         if let failure { throw failure }
