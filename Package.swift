@@ -113,7 +113,8 @@ let package = Package(
             dependencies: ["DeployLogEvents", "DeployLogStore", "DeployLogPostgres"],
             path: "Tests/DeployLogTestSupport",
             swiftSettings: upcoming),
-        .testTarget(name: "DeployLogEventsTests", dependencies: ["DeployLogEvents"], swiftSettings: upcoming),
+        .testTarget(
+            name: "DeployLogEventsTests", dependencies: ["DeployLogEvents", "DeployLogTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "DeployLogCompressionTests", dependencies: ["DeployLogCompression"], swiftSettings: upcoming),
         .testTarget(
             name: "DeployLogStoreTests",

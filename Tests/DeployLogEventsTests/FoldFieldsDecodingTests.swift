@@ -1,4 +1,5 @@
 @testable import DeployLogEvents
+import DeployLogTestSupport
 import XCTest
 
 /// The fold decoder reads the same position, type, schema version, time and data as the full
@@ -8,17 +9,11 @@ final class FoldFieldsDecodingTests: XCTestCase {
     private func classify(_ type: String) -> UInt8 { UInt8(truncatingIfNeeded: type.utf8.count) }
 
     func testAgreesWithTheFullDecoderOnARealisticHistory() throws {
-        var position: Int64 = 0
+        let events = recordedSampleHistory(pipelines: 30)
         // One interning cache across events, as the store's readers do.
         var cache = RecordedEvent.DecodeCache(interning: true)
         var full = RecordedEvent.DecodeCache(interning: true)
-        for p in SampleHistory.generate(pipelines: 30) {
-            position += 1
-            let e = RecordedEvent(
-                position: position, stream: p.stream, streamVersion: position % 7, eventId: p.eventId, type: p.type,
-                schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? Timestamp(microsecondsSinceEpoch: 0),
-                recordedAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_000_000 + position), metadata: p.metadata,
-                data: p.data)
+        for e in events {
             let bytes = e.canonicalBytes()
             let f = try XCTUnwrap(bytes.withUnsafeBytes { RecordedEvent.decodeFoldFields($0, cache: &cache, classify: classify) })
             XCTAssertEqual(f.position, e.position)

@@ -1,4 +1,5 @@
 @testable import DeployLogEvents
+import DeployLogTestSupport
 import XCTest
 
 /// The index decoder (what a file store's open scan builds of each event) reads the same
@@ -6,15 +7,9 @@ import XCTest
 /// refuses, and steps aside (nil) for data or metadata that is not canonical.
 final class IndexFieldsDecodingTests: XCTestCase {
     func testAgreesWithTheFullDecoderOnARealisticHistory() throws {
-        var position: Int64 = 0
+        let events = recordedSampleHistory(pipelines: 30)
         var cache = RecordedEvent.DecodeCache()
-        for p in SampleHistory.generate(pipelines: 30) {
-            position += 1
-            let e = RecordedEvent(
-                position: position, stream: p.stream, streamVersion: position % 7, eventId: p.eventId, type: p.type,
-                schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? Timestamp(microsecondsSinceEpoch: 0),
-                recordedAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_000_000 + position), metadata: p.metadata,
-                data: p.data)
+        for e in events {
             let f = try XCTUnwrap(e.canonicalBytes().withUnsafeBytes { RecordedEvent.decodeIndexFields($0, cache: &cache) })
             let full = IndexFields(e)
             XCTAssertEqual(f.position, full.position)

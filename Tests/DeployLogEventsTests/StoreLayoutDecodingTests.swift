@@ -1,4 +1,5 @@
 @testable import DeployLogEvents
+import DeployLogTestSupport
 import XCTest
 
 /// The direct decoder of the store's event layout agrees with the general one, and steps aside
@@ -9,15 +10,9 @@ final class StoreLayoutDecodingTests: XCTestCase {
     }
 
     func testAgreesWithTheGeneralDecoderOnARealisticHistory() throws {
-        var position: Int64 = 0
+        let events = recordedSampleHistory(pipelines: 30)
         var cache = RecordedEvent.DecodeCache()  // shared across events, as the store does
-        for p in SampleHistory.generate(pipelines: 30) {
-            position += 1
-            let e = RecordedEvent(
-                position: position, stream: p.stream, streamVersion: position % 7, eventId: p.eventId, type: p.type,
-                schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? Timestamp(microsecondsSinceEpoch: 0),
-                recordedAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_000_000 + position), metadata: p.metadata,
-                data: p.data)
+        for e in events {
             let bytes = e.canonicalBytes()
             let fast = bytes.withUnsafeBytes { RecordedEvent.decodeStoreLayout($0, cache: &cache) }
             XCTAssertNotNil(fast)

@@ -1,5 +1,6 @@
 @testable import DeployLogEvents
 @testable import DeployLogStore
+import DeployLogTestSupport
 import XCTest
 
 /// Decoding an event from its packed form as it is (`RecordedEvent.decodePackedStoreLayout`,
@@ -69,17 +70,11 @@ final class PackedDecodingTests: XCTestCase {
     }
 
     func testAgreesWithUnpackingOnARealisticHistory() throws {
-        var position: Int64 = 0
+        let events = recordedSampleHistory(pipelines: 40)
         var direct = 0
         // Shared across events, with interning, as a long read does; and a fresh one each time.
         var shared = RecordedEvent.DecodeCache(interning: true)
-        for p in SampleHistory.generate(pipelines: 40) {
-            position += 1
-            let e = RecordedEvent(
-                position: position, stream: p.stream, streamVersion: position % 7, eventId: p.eventId, type: p.type,
-                schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? Timestamp(microsecondsSinceEpoch: 0),
-                recordedAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_000_000 + position), metadata: p.metadata,
-                data: p.data)
+        for e in events {
             let packed = pack(e.canonicalBytes())
             if takesDirectPath(packed) { direct += 1 }
             var fresh = RecordedEvent.DecodeCache()
@@ -88,7 +83,7 @@ final class PackedDecodingTests: XCTestCase {
             XCTAssertEqual(unpackingThenDecoding(packed), .success(e))
         }
         // The store's own events are what the direct path is for.
-        XCTAssertEqual(direct, Int(position))
+        XCTAssertEqual(direct, events.count)
     }
 
     /// A long read reuses the last metadata object when the next event's metadata bytes are
