@@ -73,46 +73,68 @@ extension PostgresStore {
     /// same batch again), and looks every id up when either is stored. A batch with other
     /// stored ids fails on the unique index of `event_id` instead, before anything is
     /// committed; it is rolled back and appended again looking every id up. A batch whose
-    /// events conflict is decided again looking every id up (a stored one is a repeat, not a
-    /// conflict). So an id is still never stored twice, and a retry still gets the original
-    /// positions.
+    /// events conflict is likewise appended again looking every id up (a stored one is a
+    /// repeat, not a conflict). So an id is still never stored twice, and a retry still gets
+    /// the original positions. A large append also decides each event as it sends it
+    /// (`writeDeciding`), so that the server stores rows from the first chunk on instead of
+    /// waiting for the whole batch to be decided.
     private func appendLocked(_ events: [ProposedEvent], everyId: Bool = false, on c: PostgresConnection) throws
         -> AppendResult
     {
-        let ids = events.map(\.eventId)
-        var everyIdLookedUp = everyId || events.count < options.copyThreshold
-        var locked = try lockAndLookUp(
-            ids: everyIdLookedUp ? ids : [ids.first!, ids.last!], streams: events.map(\.stream), on: c)
+        var ids = [EventID]()
+        var streams = [String]()
+        ids.reserveCapacity(events.count)
+        streams.reserveCapacity(events.count)
+        for e in events {
+            ids.append(e.eventId)
+            streams.append(e.stream)
+        }
+        let large = events.count >= options.copyThreshold
+        var everyIdLookedUp = everyId || !large
+        var locked = try lockAndLookUp(ids: everyIdLookedUp ? ids : [ids.first!, ids.last!], streams: streams, on: c)
         if !everyIdLookedUp && !locked.stored.isEmpty {
             locked.stored = try lookUp(ids: ids, on: c).stored
             everyIdLookedUp = true
         }
         let now = options.clock()
-        var plan: Plan
-        do { plan = try self.plan(events, against: locked, now: now) } catch {
-            guard !everyIdLookedUp else { throw error }
-            // A conflict may be an id stored before (an idempotent repeat, whose expected
-            // version no longer holds) that was not looked up: decide again knowing every id.
-            locked.stored = try lookUp(ids: ids, on: c).stored
-            everyIdLookedUp = true
-            plan = try self.plan(events, against: locked, now: now)
+        if large {
+            var planner = Planner(against: locked, now: now, capacity: events.count)
+            do {
+                let hash = try writeDeciding(events, planner: &planner, after: locked.headHash, on: c)
+                if planner.acceptedCount == 0 {
+                    remember(locked, streams: planner.streams)
+                } else {
+                    hints.learn(
+                        head: locked.head + Int64(planner.acceptedCount), hash: hash, streams: planner.streams,
+                        versions: planner.versions)
+                }
+                return planner.result
+            } catch let error where !everyIdLookedUp && Self.mayBeAStoredId(error) {
+                try c.execute(script: "ROLLBACK")
+                return try appendLocked(events, everyId: true, on: c)
+            }
         }
+        let plan = try self.plan(events, against: locked, now: now)
         if plan.accepted.isEmpty {
             try c.query(PostgresStoreSQL.commit, [])
             remember(locked, streams: plan.streams)
             return plan.result
         }
-        do {
-            let hash = try write(plan.accepted, after: locked.headHash, checkingHashes: false, on: c)
-            remember(plan, hash: hash)
-        } catch let error as PostgresError
-            where !everyIdLookedUp && error.sqlState == PostgresError.SQLState.uniqueViolation
-            && error.constraint == PostgresStoreSQL.eventIdConstraint
-        {
-            try c.execute(script: "ROLLBACK")
-            return try appendLocked(events, everyId: true, on: c)
-        }
+        let hash = try write(plan.accepted, after: locked.headHash, checkingHashes: false, on: c)
+        remember(plan, hash: hash)
         return plan.result
+    }
+
+    /// Whether a large append that did not look every id up may have failed for an id stored
+    /// before: a duplicate event id, or a conflict (a stored event is a repeat, whatever its
+    /// expected version says).
+    private static func mayBeAStoredId(_ error: any Error) -> Bool {
+        switch error {
+        case let e as StoreError: e.code == .conflict
+        case let e as PostgresError:
+            e.sqlState == PostgresError.SQLState.uniqueViolation && e.constraint == PostgresStoreSQL.eventIdConstraint
+        default: false
+        }
     }
 
     /// A small append in one round trip, when the store's hints are right: its rows are
@@ -229,26 +251,53 @@ extension PostgresStore {
     /// Decides, in order, for each event: an idempotent repeat (stored before, or earlier in
     /// the call), or a new event after its stream's version, which must be the one it expects.
     func plan(_ events: [ProposedEvent], against locked: Locked, now: Timestamp) throws -> Plan {
-        var plan = Plan(versions: locked.versions)
-        var positions = [Int64]()
-        var streamVersions = [Int64]()
-        positions.reserveCapacity(events.count)
-        streamVersions.reserveCapacity(events.count)
-        plan.accepted.reserveCapacity(events.count)
-        var inCall = [EventID: Int]()
-        var streamSeen = Set<String>()
+        var planner = Planner(against: locked, now: now, capacity: events.count)
+        var accepted = [RecordedEvent]()
+        accepted.reserveCapacity(events.count)
         for p in events {
-            if let k = inCall[p.eventId] {
-                positions.append(plan.accepted[k].position)
-                streamVersions.append(plan.accepted[k].streamVersion)
-                continue
+            if let e = try planner.next(p) { accepted.append(e) }
+        }
+        return Plan(
+            accepted: accepted, result: planner.result, streams: planner.streams, versions: planner.versions)
+    }
+
+    /// The decisions of `plan`, one event at a time, so that a large append can decide each
+    /// event as it encodes and sends it (see `writeDeciding`).
+    struct Planner {
+        private let head: Int64
+        private let stored: [EventID: (position: Int64, streamVersion: Int64)]
+        private let now: Timestamp
+        /// The last version of each stream so far (from `locked` for the others).
+        private(set) var versions: [String: Int64]
+        /// The streams of the new events, each once, in order.
+        private(set) var streams: [String] = []
+        private var streamSeen = Set<String>()
+        /// The new events so far, by id: position and stream version.
+        private var inCall: [EventID: (position: Int64, streamVersion: Int64)] = [:]
+        private var positions: [Int64] = []
+        private var streamVersions: [Int64] = []
+        /// How many new events so far.
+        private(set) var acceptedCount = 0
+
+        init(against locked: Locked, now: Timestamp, capacity: Int) {
+            head = locked.head
+            stored = locked.stored
+            versions = locked.versions
+            self.now = now
+            inCall.reserveCapacity(capacity)
+            positions.reserveCapacity(capacity)
+            streamVersions.reserveCapacity(capacity)
+        }
+
+        /// The next event of the call: its record when it is new, nil when it repeats one
+        /// stored before or earlier in the call.
+        mutating func next(_ p: ProposedEvent) throws -> RecordedEvent? {
+            if let known = inCall[p.eventId] ?? stored[p.eventId] {
+                positions.append(known.position)
+                streamVersions.append(known.streamVersion)
+                return nil
             }
-            if let stored = locked.stored[p.eventId] {
-                positions.append(stored.position)
-                streamVersions.append(stored.streamVersion)
-                continue
-            }
-            let current = plan.versions[p.stream]
+            let current = versions[p.stream]
             switch p.expectedVersion {
             case .any: break
             case .noStream where current == nil: break
@@ -257,21 +306,23 @@ extension PostgresStore {
                 throw StoreError.wrongExpectedVersion(stream: p.stream, expected: p.expectedVersion, actual: current)
             }
             let version = (current ?? -1) + 1
-            plan.versions[p.stream] = version
-            if streamSeen.insert(p.stream).inserted { plan.streams.append(p.stream) }
-            let position = locked.head + Int64(plan.accepted.count) + 1
-            inCall[p.eventId] = plan.accepted.count
-            plan.accepted.append(
-                RecordedEvent(
-                    position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,
-                    schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
-                    metadata: p.metadata, data: p.data, extra: p.extra))
+            versions[p.stream] = version
+            if streamSeen.insert(p.stream).inserted { streams.append(p.stream) }
+            acceptedCount += 1
+            let position = head + Int64(acceptedCount)
+            inCall[p.eventId] = (position, version)
             positions.append(position)
             streamVersions.append(version)
+            return RecordedEvent(
+                position: position, stream: p.stream, streamVersion: version, eventId: p.eventId, type: p.type,
+                schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? now, recordedAt: now,
+                metadata: p.metadata, data: p.data, extra: p.extra)
         }
-        plan.result = AppendResult(
-            positions: positions, streamVersions: streamVersions, appendedCount: plan.accepted.count)
-        return plan
+
+        /// The positions and stream versions of the events so far, new or repeated.
+        var result: AppendResult {
+            AppendResult(positions: positions, streamVersions: streamVersions, appendedCount: acceptedCount)
+        }
     }
 
     /// Stores events recorded elsewhere exactly as they are (see `EventImporting`).
@@ -380,6 +431,26 @@ extension PostgresStore {
             lookUp: try c.query(
                 PostgresStoreSQL.lookUp,
                 [.array(unique.map { .uuid($0.uuid) }, of: .uuid), .array([], of: .text)]))
+    }
+
+    /// Decides `events` one by one with `planner` as it encodes and sends the new ones (binary
+    /// COPY in chunks), then commits: the server stores the first chunk's rows while this
+    /// thread decides and encodes the next. Returns the chain hash of the last new row (the
+    /// head's when none is new). A conflict aborts the COPY: nothing is stored.
+    func writeDeciding(
+        _ events: [ProposedEvent], planner: inout Planner, after headHash: Digest, on c: PostgresConnection
+    ) throws -> Digest {
+        try withCompressor { compressor in
+            var encoder = RowEncoder(after: headHash, compressor: compressor, checkingHashes: false)
+            try c.copyIn(PostgresStoreSQL.copyRows, columnTypes: PostgresStoreSQL.columnTypes) { w in
+                for p in events {
+                    guard let e = try planner.next(p) else { continue }
+                    try w.writeEncodedRow { row in try encoder.encode(e, copyRowInto: &row) }
+                }
+            }
+            try c.query(PostgresStoreSQL.commit, [])
+            return encoder.chain
+        }
     }
 
     /// Encodes `events` (positions from the head on, under the lock), writes them and commits.

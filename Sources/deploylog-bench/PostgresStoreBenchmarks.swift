@@ -50,6 +50,8 @@ extension Benchmarks {
             // Each measurement starts after a checkpoint, so that none pays for the last one's writes.
             try admin.execute(script: "CHECKPOINT")
             var store: PostgresStore? = try PostgresStore.create(url: url)
+            let cpuBeforeBatched = processCPUSeconds()
+            let machineBeforeBatched = machineCPUTicks()
             let tBatched = try timed {
                 var i = 0
                 while i < n {
@@ -61,6 +63,8 @@ extension Benchmarks {
                     i = end
                 }
             }
+            let cpuBatched = processCPUSeconds() - cpuBeforeBatched
+            let idleBatched = idleShare(machineBeforeBatched, machineCPUTicks())
             if rep == 1 {
                 // The part of a batch's time spent before any row is sent: appending a stored
                 // batch again takes the lock and looks its ids and streams up, then writes nothing.
@@ -125,7 +129,8 @@ extension Benchmarks {
             one.append(Double(single) / tOne)
             raw.append(Double(n) / tRaw)
             note(
-                "postgres \(rep)/\(config.repetitions): \(n) events: append \(batched.last!.short)/s (batches of 10000), "
+                "postgres \(rep)/\(config.repetitions): \(n) events: append \(batched.last!.short)/s (batches of 10000; \(String(format: "%.2f", cpuBatched * 1e6 / Double(n))) µs CPU/event here, "
+                    + "cores idle \(idleBatched.map { String(format: "%.0f%%", $0 * 100) } ?? "?")), "
                     + "raw COPY \(raw.last!.short)/s (ratio \(String(format: "%.2f", batched.last! / raw.last!))), "
                     + "read+decode \(read.last!.short)/s (\(String(format: "%.2f", cpuRead * 1e6 / Double(n))) µs CPU/event here, "
                     + "the server's not counted; cores idle \(idleRead.map { String(format: "%.0f%%", $0 * 100) } ?? "?")), "

@@ -221,6 +221,43 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// A large append decides each event while its COPY is under way: an event whose expected
+    /// version does not hold, after thousands of rows were already sent (or as the very last
+    /// event), fails the whole append with the conflict, naming the stream and both versions;
+    /// nothing of the batch is stored, and the store's next append takes the right head.
+    func testALargeAppendWithAConflictLateInTheBatchStoresNothing() throws {
+        try withTestDatabase(prefix: "pgstore_large_conflict") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<5).map { event("pipeline-x", $0) })
+            for at in [3_000, 4_999] {
+                var batch = (0..<4_999).map { event("pipeline-y", $0) }
+                batch.insert(event("pipeline-x", 5, expected: .exact(2)), at: at)
+                XCTAssertThrowsError(try store.append(batch), "conflict at \(at)") { error in
+                    let e = error as? StoreError
+                    XCTAssertEqual(e?.code, .conflict, "\(error)")
+                    XCTAssertEqual(e?.stream, "pipeline-x")
+                    XCTAssertTrue(e?.message.contains("Stream Version: 4") == true, "\(error)")
+                }
+                XCTAssertEqual(try store.head().position, 5)
+                let count = try PostgresConnection(url).query("SELECT count(*) FROM deploylog.events")[0]
+                XCTAssertEqual(try count.int64(0), 5)
+            }
+            // A third event of a stream that does not exist yet expects "no stream": a conflict
+            // found from the batch's own events, the stream having been created earlier in it.
+            var batch = (0..<3_000).map { event("pipeline-z", $0) }
+            batch.append(event("pipeline-z", 3_000, expected: .noStream))
+            XCTAssertThrowsError(try store.append(batch)) { error in
+                XCTAssertEqual((error as? StoreError)?.code, .conflict, "\(error)")
+            }
+            let r = try store.append((0..<2_000).map { event("pipeline-y", $0) })
+            XCTAssertEqual(r.positions.first, 6)
+            XCTAssertEqual(r.positions.last, 2_005)
+            XCTAssertEqual(try store.readStream("pipeline-x").count, 5)
+            XCTAssertEqual(try store.readStream("pipeline-z").count, 0)
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+
     /// The connection of an append is killed (`pg_terminate_backend`, as a server restart
     /// would) while its COPY is running: the append fails with a clear `unavailable` error,
     /// nothing of it is stored, and a retry with the same event ids stores each once.
