@@ -6,8 +6,9 @@ import Foundation
 
 extension PostgresStore {
     /// Checks every row of the log, in position order: positions gapless from 1, the payload
-    /// decompresses and decodes to an event at that position, the row's stream, stream
-    /// version, event id and type agree with it, and the hash chain recomputed from the
+    /// decompresses and decodes to an event at that position, every column that repeats one
+    /// of its fields (stream, stream version, event id, type, schema version, the two times,
+    /// the metadata) agrees with it, and the hash chain recomputed from the
     /// canonical bytes equals every stored hash; optionally that the log extends `checkpoint`.
     /// The report names the first bad position; `segments` is 0.
     public func verify(checkpoint: Checkpoint? = nil, progress: ((Int64) -> Void)? = nil) throws(StoreError)
@@ -64,14 +65,8 @@ extension PostgresStore {
                         return fail(
                             position, error.message.replacingOccurrences(of: "position \(position): ", with: ""))
                     }
-                    let stream = try row.string(5)
-                    let streamVersion = try row.int64(6)
-                    let eventId = EventID(try row.get(7, as: UUID.self))
-                    let type = try row.string(8)
-                    guard stream == e.stream, streamVersion == e.streamVersion, eventId == e.eventId, type == e.type
-                    else {
-                        return fail(
-                            position, "the row's stream, stream version, event id or type differ from its event's")
+                    if let column = try Self.columnDisagreeing(row, with: e) {
+                        return fail(position, "the row's \(column) differs from its event's")
                     }
                     var plain = e
                     plain.hash = nil
@@ -108,4 +103,20 @@ extension PostgresStore {
         return report
     }
 
+    /// The first column of a `verifyColumns` row that does not repeat its event's field, or
+    /// nil. These columns serve SQL (filters, `occurred_at` ranges, reports reading
+    /// `metadata ->> …`), so a row changed behind the triggers' back must not pass `verify`
+    /// while reads by those columns go wrong. The metadata is compared as the text the store
+    /// writes (canonical JSON), byte for byte.
+    static func columnDisagreeing(_ row: PostgresRow, with e: RecordedEvent) throws -> String? {
+        if try row.string(5) != e.stream { return "stream" }
+        if try row.int64(6) != e.streamVersion { return "stream_version" }
+        if EventID(try row.get(7, as: UUID.self)) != e.eventId { return "event_id" }
+        if try row.string(8) != e.type { return "type" }
+        if Int(try row.int32(9)) != e.schemaVersion { return "schema_version" }
+        if try row.timestamp(10) != e.occurredAt.microseconds { return "occurred_at" }
+        if try row.timestamp(11) != e.recordedAt.microseconds { return "recorded_at" }
+        if try row.string(12) != JSONValue.object(e.metadata).canonicalString { return "metadata" }
+        return nil
+    }
 }

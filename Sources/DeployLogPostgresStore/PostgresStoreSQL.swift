@@ -225,5 +225,6 @@ enum PostgresStoreSQL {
     static let readColumns = "position, payload, packed_length, dictionary_id, hash"
     /// What `verify` also selects, to check the columns against the payload.
     static let verifyColumns =
-        "position, payload, packed_length, dictionary_id, hash, stream, stream_version, event_id, type"
+        "position, payload, packed_length, dictionary_id, hash, stream, stream_version, event_id, type, schema_version, "
+        + "occurred_at, recorded_at, metadata"
 }

@@ -175,6 +175,42 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// Every column that repeats a field of the event serves SQL (time ranges, reports on
+    /// `metadata`), so `verify` checks each against the payload: one changed behind the
+    /// triggers' back — by a microsecond, or the metadata only rewritten with a space — is
+    /// named with its position, and the log verifies again once it is put back.
+    func testVerifyChecksEveryColumnThatRepeatsTheEvent() throws {
+        try withTestDatabase(prefix: "pgstore_columns") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<10).map { event("pipeline-a", $0) })
+            let c = try PostgresConnection(url)
+            try c.execute(
+                script: """
+                    ALTER TABLE deploylog.events DISABLE TRIGGER events_append_only;
+                    CREATE TABLE kept AS SELECT * FROM deploylog.events WHERE position = 7
+                    """)
+            let changes = [
+                ("stream", "'pipeline-b'"), ("stream_version", "stream_version + 100"),
+                ("event_id", "gen_random_uuid()"), ("type", "'StageFailed'"),
+                ("schema_version", "schema_version + 1"),
+                ("occurred_at", "occurred_at + interval '1 microsecond'"),
+                ("recorded_at", "recorded_at - interval '1 day'"),
+                ("metadata", #"'{"actor":"someone-else"}'"#), ("metadata", #"'{ "actor":"ci@build-17"}'"#),
+            ]
+            for (column, value) in changes {
+                try c.query("UPDATE deploylog.events SET \(column) = \(value) WHERE position = 7")
+                let report = try store.verify()
+                XCTAssertEqual(report.problem?.position, 7, "\(column) = \(value)")
+                XCTAssertEqual(
+                    report.problem?.message, "the row's \(column) differs from its event's", "\(column) = \(value)")
+                XCTAssertEqual(report.head.position, 6)
+                try c.query(
+                    "UPDATE deploylog.events e SET \(column) = k.\(column) FROM kept k WHERE e.position = k.position")
+                XCTAssertTrue(try store.verify().ok, "\(column) put back")
+            }
+        }
+    }
+
     /// A large append (COPY) looks up only its first and last ids before writing: stored ids
     /// anywhere in the batch — first, last, or only in the middle, which the unique index
     /// finds — still get their original positions, and the new events are stored once, after
