@@ -31,6 +31,7 @@ public final class PostgresConnection {
     /// - Throws: `PostgresError` of kind `.connection` when the string cannot be parsed or the
     ///   server cannot be reached or refuses the login; its message never contains the password.
     public init(_ connectionString: String, logger: Logger? = nil) throws {
+        let connectionString = PostgresURL.normalized(connectionString)
         address = PostgresURL.redacted(connectionString)
         self.logger = logger
         notices = NoticeSink(logger: logger)

@@ -2,9 +2,19 @@
 /// or a conninfo string (`host=… user=… password=secret`); either may carry a password, which
 /// must never reach a log, an error message or an event.
 public enum PostgresURL {
-    /// Whether `string` is a URL (`postgres://` or `postgresql://`) rather than conninfo.
+    /// Whether `string` is a URL (`postgres://` or `postgresql://`, the scheme in any letter
+    /// case, as URL schemes are) rather than conninfo.
     public static func isURL(_ string: String) -> Bool {
-        string.hasPrefix("postgres://") || string.hasPrefix("postgresql://")
+        let scheme = string.prefix(13).lowercased()
+        return scheme.hasPrefix("postgres://") || scheme.hasPrefix("postgresql://")
+    }
+
+    /// `string` as libpq takes it: a URL's scheme in lower case (libpq recognises only
+    /// `postgres://` and `postgresql://`, and would read `POSTGRES://…` as conninfo and quote
+    /// all of it, password included, in its error). Anything else is unchanged.
+    public static func normalized(_ string: String) -> String {
+        guard isURL(string), let end = string.firstRange(of: "://")?.lowerBound else { return string }
+        return string[..<end].lowercased() + string[end...]
     }
 
     /// `string` with any password replaced by `***`: the `user:password@` part and a

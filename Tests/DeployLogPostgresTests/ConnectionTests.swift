@@ -43,6 +43,20 @@ final class ConnectionTests: PostgresTestCase {
         XCTAssertTrue(text.contains("***"), text)
     }
 
+    /// A URL's scheme in upper case is a URL to libpq too: it connects, and its errors do not
+    /// quote the password (libpq would read it as conninfo and echo the whole string).
+    func testAnUpperCaseSchemeConnectsAndKeepsThePasswordOut() throws {
+        let error = expectError(try PostgresConnection("POSTGRES://someone:S3cret-Pa55@127.0.0.1:1/db?connect_timeout=5"))
+        XCTAssertEqual(error?.kind, .connection)
+        XCTAssertFalse(String(describing: error).contains("S3cret-Pa55"), String(describing: error))
+        XCTAssertTrue(String(describing: error).contains("127.0.0.1"), String(describing: error))
+        guard PostgresURL.isURL(databaseURL) else { return }  // a conninfo DEPLOYLOG_TEST_DATABASE_URL
+        let upper = databaseURL.replacingOccurrences(of: "postgresql://", with: "POSTGRESQL://")
+            .replacingOccurrences(of: "postgres://", with: "POSTGRES://")
+        XCTAssertNotEqual(upper, databaseURL)
+        XCTAssertEqual(try PostgresConnection(upper).query("SELECT 1")[0].int(0), 1)
+    }
+
     func testMalformedURLDoesNotEchoThePassword() throws {
         // libpq's own message would quote the badly percent-encoded password.
         let error = expectError(try PostgresConnection("postgresql://u:sec%zzret@127.0.0.1:1/db"))

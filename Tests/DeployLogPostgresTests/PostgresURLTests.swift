@@ -40,5 +40,11 @@ final class PostgresURLTests: XCTestCase {
         XCTAssertTrue(PostgresURL.isURL("postgresql://h/d"))
         XCTAssertFalse(PostgresURL.isURL("host=h"))
         XCTAssertFalse(PostgresURL.isURL("./.deploylog"))
+        // A scheme is case-insensitive: an upper-case one is still a URL, its password still found.
+        XCTAssertTrue(PostgresURL.isURL("POSTGRES://h/d"))
+        XCTAssertTrue(PostgresURL.isURL("PostgreSQL://h/d"))
+        XCTAssertEqual(PostgresURL.redacted("POSTGRES://app:s3cret@db/log"), "POSTGRES://app:***@db/log")
+        XCTAssertEqual(PostgresURL.normalized("PostgreSQL://App:S3cret@DB/Log"), "postgresql://App:S3cret@DB/Log")
+        XCTAssertEqual(PostgresURL.normalized("host=H password=P"), "host=H password=P")
     }
 }
