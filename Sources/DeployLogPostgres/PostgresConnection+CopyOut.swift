@@ -13,10 +13,10 @@ extension PostgresConnection {
         let status = LibPQ.status(start)
         if status != .copyOut {
             defer { LibPQ.clear(start) }
-            if status == .commandOK || status == .tuplesOK {
-                throw PostgresError(.client, "not a COPY … TO STDOUT statement", statement: sql)
-            }
+            // A failed statement throws its own error; any other (a query, an empty one)
+            // is not a COPY. Either way `start` is cleared once, by the defer.
             try check(start, statement: sql)
+            throw PostgresError(.client, "not a COPY … TO STDOUT statement", statement: sql)
         }
         LibPQ.clear(start)
 

@@ -114,10 +114,10 @@ extension PostgresConnection {
         let status = LibPQ.status(start)
         if status != .copyIn {
             defer { LibPQ.clear(start) }
-            if status == .commandOK || status == .tuplesOK {
-                throw PostgresError(.client, "not a COPY … FROM STDIN statement", statement: sql)
-            }
+            // A failed statement throws its own error; any other (a query, an empty one)
+            // is not a COPY. Either way `start` is cleared once, by the defer.
             try check(start, statement: sql)
+            throw PostgresError(.client, "not a COPY … FROM STDIN statement", statement: sql)
         }
         LibPQ.clear(start)
         let writer = PostgresCopyWriter(connection: self, statement: sql, columnTypes: columnTypes)

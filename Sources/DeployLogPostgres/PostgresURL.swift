@@ -38,15 +38,17 @@ public enum PostgresURL {
         isURL(string) ? urlPasswordRanges(string) : conninfoPasswordRanges(string)
     }
 
-    /// libpq reads a URL's credentials up to the first `@` before any `/`, and the password
-    /// from the first `:` in them.
+    /// The password of the credentials (`user:password@`) and of a `password=` query
+    /// parameter. libpq reads credentials up to the first `@` before any `/`; this takes them
+    /// up to the last `@` before the query instead, so that a malformed URL (a `/` or `@` left
+    /// unencoded in the password, which libpq reads as a host and port) is redacted too. It
+    /// can only hide more than the password, never less.
     private static func urlPasswordRanges(_ s: String) -> [Range<String.Index>] {
         var ranges: [Range<String.Index>] = []
         guard let schemeEnd = s.firstRange(of: "://")?.upperBound else { return ranges }
-        var index = schemeEnd
-        while index < s.endIndex, s[index] != "/", s[index] != "@" { index = s.index(after: index) }
-        if index < s.endIndex, s[index] == "@", let colon = s[schemeEnd..<index].firstIndex(of: ":") {
-            ranges.append(s.index(after: colon)..<index)
+        let index = s[schemeEnd...].firstIndex(of: "?") ?? s.endIndex
+        if let at = s[schemeEnd..<index].lastIndex(of: "@"), let colon = s[schemeEnd..<at].firstIndex(of: ":") {
+            ranges.append(s.index(after: colon)..<at)
         }
         if let question = s[index...].firstIndex(of: "?") {
             var start = s.index(after: question)

@@ -156,6 +156,12 @@ final class CopyTests: PostgresTestCase {
         XCTAssertEqual(duplicate?.sqlState, PostgresError.SQLState.uniqueViolation)
         // Not a COPY at all.
         XCTAssertEqual(expectError(try connection.copyIn("SELECT 1") { _ in })?.kind, .client)
+        // Nothing at all, or only a comment (an empty query): an error, and the connection goes on.
+        for sql in ["", "  -- nothing"] {
+            XCTAssertEqual(expectError(try connection.copyIn(sql) { _ in })?.kind, .client, "copyIn \(sql)")
+            XCTAssertEqual(expectError(try connection.copyOut(sql, columnTypes: [.int8]) { _ in })?.kind, .client)
+        }
+        XCTAssertEqual(expectError(try connection.copyOut("SELECT 1", columnTypes: [.int4]) { _ in })?.kind, .client)
         XCTAssertEqual(try connection.query("SELECT count(*) FROM copied")[0].int64(0), 0)
     }
 

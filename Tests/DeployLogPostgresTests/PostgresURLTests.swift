@@ -13,6 +13,13 @@ final class PostgresURLTests: XCTestCase {
             PostgresURL.redacted("postgresql://host/db?user=u&password=hunter2&sslmode=verify-full"),
             "postgresql://host/db?user=u&password=***&sslmode=verify-full")
         XCTAssertEqual(PostgresURL.redacted("postgresql://u:@host/db"), "postgresql://u:@host/db")  // empty password
+        // A query right after the host, with no `/` or `@` before it.
+        XCTAssertEqual(
+            PostgresURL.redacted("postgresql://db.example.com:5432?user=deploy&password=hunter2"),
+            "postgresql://db.example.com:5432?user=deploy&password=***")
+        // A `/` or `@` left unencoded in the password.
+        XCTAssertEqual(PostgresURL.redacted("postgres://u:pa/ss@h/db"), "postgres://u:***@h/db")
+        XCTAssertEqual(PostgresURL.redacted("postgresql://u:p@ss@h/db?sslmode=require"), "postgresql://u:***@h/db?sslmode=require")
     }
 
     func testKeepsURLsWithoutPasswords() {
