@@ -22,7 +22,8 @@ public final class PostgresConnection {
     private(set) var handle: LibPQ.Connection?
     /// Written forms of the password, to scrub from libpq's messages.
     private let secrets: [String]
-    private let notices: NoticeSink
+    /// The notice processor's context: results keep it alive too.
+    let notices: NoticeSink
     /// Prepared statements on this connection, by name.
     var prepared: [String: PostgresStatement] = [:]
 
@@ -105,7 +106,7 @@ public final class PostgresConnection {
         while let res = LibPQ.getResult(conn) {
             do {
                 try check(res, statement: sql)
-                results.append(PostgresResult(taking: res))
+                results.append(PostgresResult(taking: res, noticeContext: notices))
             } catch {
                 LibPQ.clear(res)
                 failure = failure ?? (error as? PostgresError ?? PostgresError(.client, "\(error)", statement: sql))
@@ -167,7 +168,7 @@ public final class PostgresConnection {
                 continue
             }
             do {
-                for row in PostgresResult(taking: res) { try body(row) }
+                for row in PostgresResult(taking: res, noticeContext: notices) { try body(row) }
             } catch {
                 failure = error
             }
@@ -184,7 +185,7 @@ public final class PostgresConnection {
             LibPQ.clear(res)
             throw error
         }
-        return PostgresResult(taking: res)
+        return PostgresResult(taking: res, noticeContext: notices)
     }
 
     /// Runs `body` on a result that must be a success, clearing it afterwards.

@@ -58,6 +58,17 @@ extension PostgresConnection {
         try body(pipeline)
         if pipeline.commands.isEmpty { return [] }
 
+        // Statement names are checked before anything is sent: an error found halfway would
+        // leave commands sent without a sync, and the connection would have to be closed.
+        var named: [String: PostgresStatement] = [:]
+        for case .prepared(let statement, _) in pipeline.commands {
+            if let other = prepared[statement.name] ?? named[statement.name], other != statement {
+                throw PostgresError(
+                    .client, "another statement is already prepared as \(statement.name)", statement: statement.sql)
+            }
+            named[statement.name] = statement
+        }
+
         enum Expected { case prepare(PostgresStatement), command(String) }
         var expected: [Expected] = []
         expected.reserveCapacity(pipeline.commands.count + 1)
@@ -78,10 +89,6 @@ extension PostgresConnection {
         for command in pipeline.commands {
             switch command {
             case .prepared(let statement, let params):
-                if let existing = prepared[statement.name], existing != statement {
-                    throw PostgresError(
-                        .client, "another statement is already prepared as \(statement.name)", statement: statement.sql)
-                }
                 if prepared[statement.name] == nil && !preparing.contains(statement.name) {
                     guard LibPQ.sendPrepare(conn, statement.name, statement.sql, statement.parameterTypes.map(\.oid))
                     else { throw connectionError(statement: statement.sql) }
@@ -114,7 +121,7 @@ extension PostgresConnection {
                 switch item {
                 case .prepare(let s): prepared[s.name] = s
                 case .command:
-                    results.append(PostgresResult(taking: res))
+                    results.append(PostgresResult(taking: res, noticeContext: notices))
                     taken = true
                 }
             } catch let error as PostgresError {

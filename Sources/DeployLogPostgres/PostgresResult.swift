@@ -38,6 +38,10 @@ public struct PostgresResult: Sendable, RandomAccessCollection {
         let columns: [PostgresColumn]
         let rowCount: Int
         private let result: LibPQ.Result?
+        /// What the result's notice hook points to (libpq copies the connection's hooks into
+        /// every `PGresult` and may call them from `PQgetvalue` …): kept alive with it, since
+        /// a result may outlive its connection.
+        private let noticeContext: AnyObject?
         /// Without a `PGresult`: the bytes, and each field's start in them and length (-1: NULL),
         /// row-major.
         private let bytes: UnsafeMutableRawBufferPointer
@@ -48,14 +52,17 @@ public struct PostgresResult: Sendable, RandomAccessCollection {
             self.columns = columns
             self.rowCount = rowCount
             result = nil
+            noticeContext = nil
             self.bytes = .allocate(byteCount: bytes.count, alignment: 8)
             _ = self.bytes.initializeMemory(as: UInt8.self, from: bytes)
             self.starts = starts
             self.lengths = lengths
         }
 
-        /// Takes `res` over: it is cleared when this goes.
-        init(taking res: LibPQ.Result) {
+        /// Takes `res` over: it is cleared when this goes. `noticeContext` is the context of
+        /// the notice processor of the connection that made it.
+        init(taking res: LibPQ.Result, noticeContext: AnyObject?) {
+            self.noticeContext = noticeContext
             columns = (0..<LibPQ.columnCount(res)).map {
                 PostgresColumn(
                     name: LibPQ.columnName(res, $0), type: PostgresType(oid: LibPQ.columnType(res, $0)),
@@ -104,8 +111,8 @@ public struct PostgresColumn: Sendable, Hashable {
 
 extension PostgresResult {
     /// Takes a `PGresult` over: the caller must not clear it.
-    init(taking res: LibPQ.Result) {
+    init(taking res: LibPQ.Result, noticeContext: AnyObject?) {
         let tag = LibPQ.commandStatus(res)
-        self.init(commandTag: tag, affectedRows: Int(LibPQ.commandTuples(res)), storage: Storage(taking: res))
+        self.init(commandTag: tag, affectedRows: Int(LibPQ.commandTuples(res)), storage: Storage(taking: res, noticeContext: noticeContext))
     }
 }

@@ -69,6 +69,34 @@ final class PipelineTests: PostgresTestCase {
         XCTAssertEqual(expectError(try connection.query(bad, [1]))?.sqlState, PostgresError.SQLState.undefinedTable)
     }
 
+    /// Two different statements under one name, in the pipeline or prepared before it: found
+    /// before anything is sent, so nothing runs and the connection stays open and usable.
+    func testAStatementNameClashSendsNothingAndKeepsTheConnection() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        let one = PostgresStatement(name: "clash", "SELECT 1::int8")
+        let two = PostgresStatement(name: "clash", "SELECT 2::int8")
+        for body in [
+            { (p: PostgresPipeline) in
+                try p.query(Self.insert, [1, "a", .null])
+                try p.query(one, [])
+                try p.query(two, [])
+            },
+            { (p: PostgresPipeline) in
+                try p.query(Self.insert, [1, "a", .null])
+                try p.query(two, [])
+            },
+        ] {
+            let error = expectError(try connection.pipeline(body))
+            XCTAssertEqual(error?.kind, .client)
+            XCTAssertTrue(error?.message.contains("clash") == true, error?.message ?? "")
+            XCTAssertTrue(connection.isOpen)
+            XCTAssertEqual(try connection.query("SELECT count(*) FROM log")[0].int64(0), 0)
+            _ = try connection.query(one, [])  // prepared now: the second round clashes with it
+        }
+        XCTAssertEqual(try connection.query(one, [])[0].int64(0), 1)
+    }
+
     func testThrowingBodySendsNothing() throws {
         let connection = try connect()
         try makeTable(connection)

@@ -55,7 +55,8 @@ enum LibPQ {
     struct ParseError: Error { var message: String }
 
     /// Routes the server's notices (`NOTICE: … already exists, skipping`) to `receiver` instead of
-    /// libpq's default, which prints them on standard error. `context` must outlive `conn`.
+    /// libpq's default, which prints them on standard error. `context` must outlive `conn`
+    /// and every result made on it (libpq copies the hooks into each `PGresult`).
     static func setNoticeProcessor(
         _ conn: Connection, context: UnsafeMutableRawPointer,
         _ receiver: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void
