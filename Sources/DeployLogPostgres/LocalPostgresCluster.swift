@@ -281,15 +281,34 @@ struct ClusterFolder: Sendable {
             usleep(100_000)
         }
         let serverLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        stop()
         throw LocalClusterError("the server on port \(port) did not accept connections within 30 s:\n\(serverLog)")
     }
 
-    func stop() {
+    /// Stops the server (immediate mode); true when none is left running on the folder.
+    @discardableResult
+    func stop() -> Bool {
         _ = try? run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
+        return !FileManager.default.fileExists(atPath: data + "/postmaster.pid")
     }
 
+    /// Removes the folder, unless a server still runs on it (its removal is then left to
+    /// `removeStale` of a later run, once this process is gone).
     func remove() {
+        guard !FileManager.default.fileExists(atPath: data + "/postmaster.pid") else { return }
         try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Whether `path` is a real directory (not a link) owned by this process's user, or as
+    /// root by `postgres` (to whom root gives its folders): the base folder is shared (`/tmp`),
+    /// and a folder another user made there is not ours to act on (`pg_ctl stop` would signal
+    /// whatever process its `postmaster.pid` names).
+    static func isOurs(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return false }
+        if info.st_uid == geteuid() { return true }
+        guard geteuid() == 0, let postgres = getpwnam("postgres") else { return false }
+        return info.st_uid == postgres.pointee.pw_uid
     }
 
     /// Stops and removes clusters whose test process is gone (it crashed or was killed).
@@ -297,7 +316,7 @@ struct ClusterFolder: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         for name in names where name.hasPrefix(Self.folderPrefix) {
             let other = base + "/" + name
-            guard let text = try? String(contentsOfFile: other + "/owner.pid", encoding: .utf8),
+            guard Self.isOurs(other), let text = try? String(contentsOfFile: other + "/owner.pid", encoding: .utf8),
                 let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
                 pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
             else { continue }
