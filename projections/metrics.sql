@@ -44,7 +44,10 @@ ORDER BY completed_at DESC;
 -- MAX(completed_at) beside ungrouped columns and orders an aggregate by an ungrouped column, so
 -- it does not run. Here: per environment its last finished pipeline (DISTINCT ON, newest
 -- completed_at first, running ones left out), the last ten rollbacks of 7 days newest first,
--- and empty arrays rather than NULL when there are none.
+-- and empty arrays rather than NULL when there are none. It runs in UTC whatever the caller's
+-- TimeZone (the TIMESTAMP columns hold UTC, compared with CURRENT_DATE and NOW()), and the sink
+-- pins its search_path to the read schema (ALTER FUNCTION … SET search_path), so that it reads
+-- these tables whatever the caller's search_path.
 CREATE OR REPLACE FUNCTION get_deployment_health()
 RETURNS JSONB AS $$
     SELECT jsonb_build_object(
@@ -107,4 +110,4 @@ RETURNS JSONB AS $$
             ) recent
         ), '[]'::jsonb)
     );
-$$ LANGUAGE sql STABLE;
+$$ LANGUAGE sql STABLE SET TimeZone = 'UTC';

@@ -10,6 +10,24 @@ public enum ProjectionSQL {
     /// `deployment_migrations`; the views read pipelines and rollbacks).
     public static let order = SinkProjector.allCases.map(\.sqlFile)
 
+    /// The functions the files create (no arguments), pinned to the read schema's
+    /// `search_path` (see `ProjectionSink.pinFunctions`).
+    public static let functions = ["get_deployment_health"]
+
+    /// Which SQL this is: the 64-bit FNV-1a hash of every file in order, the checkpoint
+    /// table's and the pinned functions' names, in hex. Recorded in
+    /// the read schema's comment, so that a catch-up runs the files only when they changed.
+    public static let version: String = {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let texts = order.map { $0 + "\u{0}" + (files[$0] ?? "") } + [ProjectionCheckpoint.createTable] + functions
+        for text in texts {
+            for byte in (text + "\u{0}").utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+        }
+        return String(hash, radix: 16)
+    }()
+
     /// The text of `file`.
     ///
     /// - Throws: `ProjectionSinkError` when the build embedded no such file.

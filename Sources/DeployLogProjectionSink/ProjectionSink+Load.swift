@@ -4,7 +4,7 @@ import DeployLogProjections
 
 extension ProjectionSink {
     /// Loads every table of `projector` from `projections` with binary COPY (the tables are
-    /// empty, emptied or made in the caller's transaction); returns the rows written. Each
+    /// made or emptied in the caller's transaction, as COPY FREEZE requires); returns the rows written. Each
     /// table's foreign keys and plain indexes are set aside while it fills and put back after
     /// (`DeferredChecks`).
     func load(
@@ -15,8 +15,14 @@ extension ProjectionSink {
             progress?("loading \(table.name): \(table.rows.count) rows")
             let types = try columnTypes(of: table, schema: schema, on: c)
             let deferred = try DeferredChecks.setAside(table: table.name, schema: schema, on: c)
-            rows += try c.copyIn(schema: schema, table: table.name, columns: table.columns, columnTypes: types) { w in
-                try Self.write(table.rows, of: table, types: types, to: w)
+            // FREEZE: the table was made or emptied in this transaction, so its rows may be
+            // written frozen. A reader whose snapshot is older than this transaction (REPEATABLE
+            // READ, or a cursor) then finds the new rows rather than an empty table (TRUNCATE
+            // and a swapped-in table are not MVCC-safe), and no vacuum rewrites the pages later.
+            let name = try PostgresIdentifier.quote(schema: schema, table.name)
+            let columns = try table.columns.map(PostgresIdentifier.quote).joined(separator: ", ")
+            rows += try c.copyIn("COPY \(name) (\(columns)) FROM STDIN (FORMAT binary, FREEZE)", columnTypes: types) {
+                w in try Self.write(table.rows, of: table, types: types, to: w)
             }
             try deferred.restore(table: table.name, schema: schema, on: c)
             try resetSequence(of: table.name, schema: schema, on: c)

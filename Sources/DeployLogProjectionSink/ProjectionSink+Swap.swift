@@ -15,18 +15,24 @@ extension ProjectionSink {
     ///    to the commit and the new ones after it (a schema rename locks no table);
     /// 4. drops `<schema>_old` (waiting for queries still reading it).
     ///
-    /// Views and `get_deployment_health()` live in the schema and move with it.
+    /// Views and `get_deployment_health()` live in the schema and move with it. The privileges
+    /// granted on the schema and on its tables, views, sequences and functions are granted
+    /// again on their namesakes in the shadow before the swap. An object of another schema that
+    /// depends on the schema's tables (a view, a foreign key) would be dropped with the old
+    /// tables: the rebuild refuses (`.conflict`, naming it) before building anything, and
+    /// again at the swap if one appeared meanwhile.
     @discardableResult
     public func rebuildWithoutDowntime() throws -> SinkReport {
         try withLock { notes in
             let next = try PostgresIdentifier.quote(shadowSchema)
             let old = try PostgresIdentifier.quote(retiredSchema)
+            try refuseOutsideDependents(on: connection)
             try connection.query("DROP SCHEMA IF EXISTS \(next) CASCADE")
             try connection.query("DROP SCHEMA IF EXISTS \(old) CASCADE")
 
             var (built, projections) = try fold()
-            var entries = try connection.transaction { c in
-                try createReadModel(in: shadowSchema, on: c)
+            var entries = try connection.transaction(isolation: .readCommitted) { c in
+                try createReadModel(in: shadowSchema, always: true, on: c)
                 var entries: [SinkReport.Entry] = []
                 for p in SinkProjector.allCases {
                     let rows = try load(p, projections, schema: shadowSchema, on: c)
@@ -53,7 +59,7 @@ extension ProjectionSink {
                 }
             }
             let current = try PostgresIdentifier.quote(schema)
-            try connection.transaction { c in
+            try connection.transaction(isolation: .readCommitted) { c in
                 if head.position > built.position {
                     try c.query("SELECT set_config('search_path', $1, true)", [.text(next)])
                     for (i, p) in SinkProjector.allCases.enumerated() {
@@ -67,8 +73,13 @@ extension ProjectionSink {
                 progress?("swapping \(shadowSchema) in as \(schema)")
                 let exists = try c.query(
                     "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(schema)])
-                if try exists[0].bool(0) { try c.query("ALTER SCHEMA \(current) RENAME TO \(old)") }
+                if try exists[0].bool(0) {
+                    try refuseOutsideDependents(on: c)
+                    try copyPrivileges(on: c)
+                    try c.query("ALTER SCHEMA \(current) RENAME TO \(old)")
+                }
                 try c.query("ALTER SCHEMA \(next) RENAME TO \(current)")
+                try pinFunctions(to: schema, on: c)
                 try faultHook?("before swap")
             }
             built = head
@@ -76,5 +87,71 @@ extension ProjectionSink {
             try connection.query("DROP SCHEMA IF EXISTS \(old) CASCADE")
             return SinkReport(schema: schema, head: built, entries: entries, notes: notes)
         }
+    }
+
+    /// Throws `.conflict` when an object outside the schema depends on one of its tables or
+    /// views: a view (through its rewrite rule) or a foreign key of another schema's table.
+    /// The swap moves the old tables away and drops them with `CASCADE`, which would drop it.
+    func refuseOutsideDependents(on c: PostgresConnection) throws {
+        let rows = try c.query(
+            """
+            SELECT DISTINCT format('%s %I.%I', CASE o.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                    ELSE 'table' END, on_.nspname, o.relname), format('%I.%I', n.nspname, t.relname)
+            FROM pg_class t
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            JOIN (
+                SELECT d.refobjid AS target, r.ev_class AS dependent FROM pg_depend d
+                JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass
+                UNION
+                SELECT k.confrelid, k.conrelid FROM pg_constraint k WHERE k.contype = 'f'
+            ) dep ON dep.target = t.oid
+            JOIN pg_class o ON o.oid = dep.dependent
+            JOIN pg_namespace on_ ON on_.oid = o.relnamespace
+            WHERE n.nspname = $1 AND on_.nspname <> $1
+            ORDER BY 1, 2
+            """, [.text(schema)])
+        guard let first = rows.first else { return }
+        let names = try rows.map { "\(try $0.string(0)) (on \(try $0.string(1)))" }
+        throw ProjectionSinkError(
+            .conflict,
+            "\(names.joined(separator: ", ")) depend\(rows.count == 1 ? "s" : "") on the read model: a zero-downtime rebuild "
+                + "would drop \(rows.count == 1 ? "it" : "them") with the old tables; drop or move "
+                + "\(rows.count == 1 ? "it" : "them") first, or rebuild without --zero-downtime (\(try first.string(1)) keeps its name then)")
+    }
+
+    /// Grants on the shadow schema and on its objects what is granted on the live schema and
+    /// on their namesakes in it (to roles other than the owner: the owner's come with
+    /// ownership). The statements are made on the server (`format` with `%I`), from
+    /// `aclexplode` of the catalog's ACLs.
+    func copyPrivileges(on c: PostgresConnection) throws {
+        let statements = try c.query(
+            """
+            WITH grantee AS (SELECT oid, quote_ident(rolname) AS name FROM pg_roles UNION ALL SELECT 0, 'PUBLIC')
+            SELECT format('GRANT %s ON SCHEMA %I TO %s%s', a.privilege_type, $2::text, g.name,
+                    CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+            FROM pg_namespace n, aclexplode(n.nspacl) a JOIN grantee g ON g.oid = a.grantee
+            WHERE n.nspname = $1 AND a.grantee <> n.nspowner
+            UNION ALL
+            SELECT format('GRANT %s ON %s %I.%I TO %s%s', a.privilege_type,
+                    CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, $2::text, c.relname, g.name,
+                    CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+                JOIN grantee g ON g.oid = a.grantee
+            WHERE n.nspname = $1 AND a.grantee <> c.relowner
+                AND EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                    WHERE sn.nspname = $2 AND s.relname = c.relname AND s.relkind = c.relkind)
+            UNION ALL
+            SELECT format('GRANT %s ON FUNCTION %I.%I(%s) TO %s%s', a.privilege_type, $2::text, p.proname,
+                    pg_get_function_identity_arguments(p.oid), g.name,
+                    CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, aclexplode(p.proacl) a
+                JOIN grantee g ON g.oid = a.grantee
+            WHERE n.nspname = $1 AND a.grantee <> p.proowner
+                AND EXISTS (SELECT 1 FROM pg_proc s JOIN pg_namespace sn ON sn.oid = s.pronamespace
+                    WHERE sn.nspname = $2 AND s.proname = p.proname
+                        AND pg_get_function_identity_arguments(s.oid) = pg_get_function_identity_arguments(p.oid))
+            """, [.text(schema), .text(shadowSchema)])
+        for row in statements { try c.execute(script: try row.string(0)) }
     }
 }

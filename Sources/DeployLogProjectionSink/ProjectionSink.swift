@@ -48,9 +48,9 @@ public final class ProjectionSink {
     public init(
         connection: PostgresConnection, store: any EventStore, schema: String = defaultSchema, logger: Logger? = nil
     ) throws(ProjectionSinkError) {
-        guard !schema.isEmpty, schema.utf8.count <= 59, !schema.utf8.contains(0) else {
+        guard !schema.isEmpty, schema.utf8.count <= 58, !schema.utf8.contains(0) else {
             throw ProjectionSinkError(
-                .invalidRequest, "schema name \"\(schema)\" must have 1 to 59 bytes (no NUL)")
+                .invalidRequest, "schema name \"\(schema)\" must have 1 to 58 bytes (no NUL)")
         }
         self.connection = connection
         self.store = store
@@ -66,22 +66,37 @@ public final class ProjectionSink {
     // MARK: Operations
 
     /// Rebuilds `only` those projectors (nil: all), and the projectors whose tables reference
-    /// theirs (`rollbacks` with `pipelines`), from the whole log, in one transaction.
+    /// theirs (`rollbacks` with `pipelines`), from the whole log, in one transaction. A
+    /// projector whose tables theirs reference (`pipelines` for `rollbacks`) is rebuilt with
+    /// them unless it is already at the log's head: the new rows may name rows it lacks.
     @discardableResult
     public func rebuild(only: Set<SinkProjector>? = nil) throws -> SinkReport {
         try withLock { notes in
             let (head, projections) = try fold()
-            let targets = SinkProjector.closure(only ?? Set(SinkProjector.allCases))
-            let entries = try connection.transaction { c in
-                try createReadModel(in: schema, on: c)
+            let entries = try connection.transaction(isolation: .readCommitted) { c in
+                try createReadModel(in: schema, always: true, on: c)
+                var targets = SinkProjector.closure(only ?? Set(SinkProjector.allCases))
+                let checkpoints = try ProjectionCheckpoint.readAll(schema: schema, on: c)
+                var referenced: Set<SinkProjector> = []
+                for p in SinkProjector.allCases where targets.contains(p) {
+                    for d in p.dependencies where !targets.contains(d) {
+                        if try plan(d, checkpoints[d.name], head: head) != .upToDate { referenced.insert(d) }
+                    }
+                }
+                targets.formUnion(SinkProjector.closure(referenced))
                 try truncate(targets, schema: schema, on: c)
                 var entries: [SinkReport.Entry] = []
                 for p in SinkProjector.allCases where targets.contains(p) {
                     let rows = try load(p, projections, schema: schema, on: c)
                     try ProjectionCheckpoint.write(p, position: head.position, hash: head.hash, schema: schema, on: c)
                     let reason =
-                        only == nil || only!.contains(p)
-                        ? "full rebuild" : "rebuilt with \(SinkProjector.pipelines.name): its rows reference them"
+                        if only == nil || only!.contains(p) {
+                            "full rebuild"
+                        } else if referenced.contains(p) {
+                            "rebuilt with \(p.dependents.map(\.name).joined(separator: ", ")): their rows reference its, and it was behind the log"
+                        } else {
+                            "rebuilt with \(SinkProjector.pipelines.name): its rows reference them"
+                        }
                     entries.append(SinkReport.Entry(projector: p, action: .rebuilt(reason: reason), rows: rows))
                 }
                 try faultHook?("before commit")
@@ -97,8 +112,8 @@ public final class ProjectionSink {
     public func catchUp() throws -> SinkReport {
         try withLock { notes in
             let (head, projections) = try fold()
-            let entries = try connection.transaction { c in
-                try createReadModel(in: schema, on: c)
+            let entries = try connection.transaction(isolation: .readCommitted) { c in
+                try createReadModel(in: schema, always: false, on: c)
                 let entries = try catchUp(projections, head: head, schema: schema, on: c)
                 try faultHook?("before commit")
                 return entries
@@ -201,8 +216,23 @@ public final class ProjectionSink {
 
     /// Creates `schema` and everything of `projections/*.sql` in it (idempotent), and the
     /// checkpoint table; leaves `search_path` at `schema` for the rest of the transaction.
-    func createReadModel(in schema: String, on c: PostgresConnection) throws {
+    ///
+    /// The schema's comment records which SQL made it (`ProjectionSQL.version`). Unless
+    /// `always`, a schema made by the same SQL is left alone: `CREATE OR REPLACE VIEW` takes an
+    /// ACCESS EXCLUSIVE lock on each view until the transaction ends, so running the files at
+    /// every catch-up would queue every reader of the views behind it (and behind any long
+    /// report the catch-up itself waits for).
+    func createReadModel(in schema: String, always: Bool, on c: PostgresConnection) throws {
         let quoted = try PostgresIdentifier.quote(schema)
+        let comment = "deploylog read model " + ProjectionSQL.version
+        if !always {
+            let current = try c.query(
+                "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1", [.text(schema)])
+            if let row = current.first, try !row.isNull(0), try row.string(0) == comment {
+                try c.query("SELECT set_config('search_path', $1, true)", [.text(quoted)])
+                return
+            }
+        }
         try c.query("CREATE SCHEMA IF NOT EXISTS \(quoted)")
         try c.query("SELECT set_config('search_path', $1, true)", [.text(quoted)])
         for file in ProjectionSQL.order {
@@ -210,6 +240,23 @@ public final class ProjectionSink {
             try c.execute(script: try ProjectionSQL.text(of: file))
         }
         try c.execute(script: ProjectionCheckpoint.createTable)
+        try pinFunctions(to: schema, on: c)
+        // COMMENT takes no parameters: the server quotes the name and the text.
+        let statement = try c.query("SELECT format('COMMENT ON SCHEMA %I IS %L', $1::text, $2::text)", [
+            .text(schema), .text(comment),
+        ])
+        try c.execute(script: try statement[0].string(0))
+    }
+
+    /// Makes the read model's functions (`get_deployment_health()`) find their tables in
+    /// `schema` whatever the caller's `search_path` (a caller's `public.deployment_pipelines`,
+    /// the seed's own, must not answer instead). Run again when a shadow schema is renamed.
+    func pinFunctions(to schema: String, on c: PostgresConnection) throws {
+        let quoted = try PostgresIdentifier.quote(schema)
+        for function in ProjectionSQL.functions {
+            try c.query(
+                "ALTER FUNCTION \(try PostgresIdentifier.quote(schema: schema, function))() SET search_path = \(quoted), pg_temp")
+        }
     }
 
     /// Empties the tables of `projectors` (one TRUNCATE: their foreign keys point among them).

@@ -8,6 +8,9 @@ public struct ProjectionSinkError: Error, Sendable, Equatable, CustomStringConve
         case invalidRequest
         /// The database's tables do not match the projectors' columns (an older read model).
         case schemaMismatch
+        /// The operation would destroy something of the user's (a view of another schema on
+        /// the read model's tables, which a zero-downtime swap would drop).
+        case conflict
         /// Something that cannot happen in a correct build.
         case `internal`
     }

@@ -50,6 +50,9 @@ public enum SinkProjector: String, CaseIterable, Sendable, Hashable {
     /// rebuilt with it.
     public var dependents: [SinkProjector] { self == .pipelines ? [.rollbacks] : [] }
 
+    /// Projectors whose tables this one's reference: the inverse of `dependents`.
+    public var dependencies: [SinkProjector] { SinkProjector.allCases.filter { $0.dependents.contains(self) } }
+
     /// The rows of its tables in `projections`.
     public func tables(of projections: Projections) -> [Table] {
         switch self {

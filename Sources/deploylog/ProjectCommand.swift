@@ -74,7 +74,7 @@ func projectError(_ error: any Error) -> CLIError {
         switch e.code {
         case .busy: return CLIError(.locked, e.message)
         case .invalidRequest: return CLIError(.usage, e.message)
-        case .schemaMismatch: return CLIError(.conflict, e.message)
+        case .schemaMismatch, .conflict: return CLIError(.conflict, e.message)
         case .internal: return CLIError(.internalError, e.message)
         }
     default:

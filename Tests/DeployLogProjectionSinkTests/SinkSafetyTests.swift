@@ -1,0 +1,169 @@
+import DeployLogEvents
+import DeployLogPostgres
+import DeployLogProjections
+import DeployLogStore
+import Foundation
+import XCTest
+
+@testable import DeployLogProjectionSink
+
+/// What the sink must not do to the people reading the read model: queue them behind a
+/// catch-up, answer from another schema's tables, take their privileges or their views away
+/// on a swap, show a REPEATABLE READ reader empty tables; and `--only` must not fail on rows
+/// that reference a projector left behind.
+final class SinkSafetyTests: SinkTestCase {
+    /// A catch-up runs the read model's SQL only when it changed (the schema's comment says
+    /// which SQL made it): a reader holding a view open does not make it wait. With the SQL run
+    /// every time, `CREATE OR REPLACE VIEW` would wait for the reader's lock and time out here.
+    func testCatchUpDoesNotWaitForAReaderOfTheViews() throws {
+        let history = try Self.recentHistory(pipelines: 30)
+        try append(history.prefix(history.count / 2))
+        try sink().rebuild()
+        try append(history.dropFirst(history.count / 2))
+
+        let reader = try self.reader()
+        try reader.execute(script: "BEGIN")
+        XCTAssertEqual(try reader.query("SELECT count(*) FROM deployment_metrics").count, 1)
+        let writer = try sink()
+        try writer.connection.execute(script: "SET lock_timeout = '3s'")
+        let report = try writer.catchUp()
+        XCTAssertTrue(report.entries.contains { if case .caughtUp = $0.action { true } else { false } })
+        try reader.execute(script: "COMMIT")
+        XCTAssertEqual(try checkpoints(on: try connect())["pipelines"]?.position, try store.head().position)
+
+        // A schema without the comment (made by an older build) has the SQL run again.
+        let c = try connect()
+        try c.execute(script: "COMMENT ON SCHEMA deploylog_read IS NULL")
+        try sink().catchUp()
+        let comment = try c.query(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = 'deploylog_read'")
+        XCTAssertEqual(try comment[0].string(0), "deploylog read model " + ProjectionSQL.version)
+    }
+
+    /// `get_deployment_health()` reads the read schema's tables and runs in UTC whatever the
+    /// caller's `search_path` and TimeZone: here a decoy `public.deployment_pipelines` and a
+    /// caller in Los Angeles get the same document as a reader of the schema, before and
+    /// after a zero-downtime swap.
+    func testTheHealthFunctionReadsItsOwnSchemaInUTC() throws {
+        try append(Self.recentHistory(pipelines: 40, daysAgo: 20))
+        try sink().rebuild()
+        let expected = try reader().query("SELECT get_deployment_health()::text")[0].string(0)
+        XCTAssertTrue(expected.contains("\"environment\": \"production\""), expected)
+
+        let caller = try connect()
+        try caller.execute(
+            script: """
+                CREATE TABLE public.deployment_pipelines (LIKE deploylog_read.deployment_pipelines);
+                SET search_path = public;
+                SET TimeZone = 'America/Los_Angeles'
+                """)
+        for round in 1...2 {
+            XCTAssertEqual(
+                try caller.query("SELECT deploylog_read.get_deployment_health()::text")[0].string(0), expected,
+                "round \(round)")
+            try sink().rebuildWithoutDowntime()
+        }
+    }
+
+    /// Privileges granted on the schema, a table, a view and the function survive a
+    /// zero-downtime swap (granted again on the shadow's namesakes).
+    func testAZeroDowntimeSwapKeepsWhatWasGranted() throws {
+        try append(Self.recentHistory(pipelines: 10))
+        try sink().rebuild()
+        let c = try connect()
+        let role = "deploylog_reporting_" + UUID().uuidString.lowercased().prefix(8)
+        let quoted = try PostgresIdentifier.quote(role)
+        try c.execute(
+            script: """
+                CREATE ROLE \(quoted) NOLOGIN;
+                GRANT USAGE ON SCHEMA deploylog_read TO \(quoted);
+                GRANT SELECT ON deploylog_read.deployment_pipelines, deploylog_read.deployment_metrics TO \(quoted) WITH GRANT OPTION;
+                REVOKE EXECUTE ON FUNCTION deploylog_read.get_deployment_health() FROM PUBLIC;
+                GRANT EXECUTE ON FUNCTION deploylog_read.get_deployment_health() TO \(quoted)
+                """)
+        defer { _ = try? c.execute(script: "DROP OWNED BY \(quoted); DROP ROLE \(quoted)") }
+        func privileges() throws -> [Bool] {
+            let row = try c.query(
+                """
+                SELECT has_schema_privilege($1, 'deploylog_read', 'USAGE'),
+                    has_table_privilege($1, 'deploylog_read.deployment_pipelines', 'SELECT WITH GRANT OPTION'),
+                    has_table_privilege($1, 'deploylog_read.deployment_metrics', 'SELECT'),
+                    has_table_privilege($1, 'deploylog_read.deployment_stages', 'SELECT'),
+                    has_function_privilege($1, 'deploylog_read.get_deployment_health()', 'EXECUTE')
+                """, [.text(role)])[0]
+            return try (0..<5).map { try row.bool($0) }
+        }
+        XCTAssertEqual(try privileges(), [true, true, true, false, true])
+        try sink().rebuildWithoutDowntime()
+        XCTAssertEqual(try privileges(), [true, true, true, false, true])
+    }
+
+    /// A view of another schema on the read model's tables would be dropped with the old
+    /// tables: the zero-downtime rebuild refuses, names it, and changes nothing.
+    func testAZeroDowntimeRebuildRefusesToDropAnotherSchemasView() throws {
+        try append(Self.recentHistory(pipelines: 10))
+        try sink().rebuild()
+        let c = try connect()
+        try c.execute(
+            script: """
+                CREATE SCHEMA reports;
+                CREATE VIEW reports.pipeline_count AS SELECT count(*) AS n FROM deploylog_read.deployment_pipelines
+                """)
+        let before = try c.query("SELECT n FROM reports.pipeline_count")[0].int64(0)
+        XCTAssertThrowsError(try sink().rebuildWithoutDowntime()) { error in
+            let e = error as? ProjectionSinkError
+            XCTAssertEqual(e?.code, .conflict, "\(error)")
+            XCTAssertTrue(e?.message.contains("view reports.pipeline_count") == true, "\(error)")
+            XCTAssertTrue(e?.message.contains("deploylog_read.deployment_pipelines") == true, "\(error)")
+        }
+        XCTAssertEqual(try c.query("SELECT n FROM reports.pipeline_count")[0].int64(0), before)
+        let shadows = try c.query(
+            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploylog_read_next', 'deploylog_read_old')")
+        XCTAssertEqual(try shadows[0].int64(0), 0)
+        try sink().rebuild()  // a plain rebuild keeps the tables, and the view with them
+        XCTAssertEqual(try c.query("SELECT n FROM reports.pipeline_count")[0].int64(0), before)
+    }
+
+    /// A reader in one REPEATABLE READ transaction, its snapshot taken before a rebuild or a
+    /// swap, then reading the tables after it, finds the new rows (written frozen), not empty
+    /// tables.
+    func testAReaderWhoseSnapshotPredatesARebuildSeesItsRows() throws {
+        try append(Self.recentHistory(pipelines: 20))
+        try sink().rebuild()
+        let expected = try connect().query("SELECT count(*) FROM deploylog_read.deployment_stages")[0].int64(0)
+        XCTAssertGreaterThan(expected, 0)
+        for zeroDowntime in [false, true] {
+            let reader = try connect()
+            try reader.execute(script: "BEGIN ISOLATION LEVEL REPEATABLE READ")
+            _ = try reader.query("SELECT 1")
+            if zeroDowntime { try sink().rebuildWithoutDowntime() } else { try sink().rebuild() }
+            let seen = try reader.query("SELECT count(*) FROM deploylog_read.deployment_stages")[0].int64(0)
+            XCTAssertEqual(seen, expected, zeroDowntime ? "after a swap" : "after a rebuild")
+            try reader.execute(script: "COMMIT")
+        }
+    }
+
+    /// `--only rollbacks` on a database whose pipelines are missing or behind: the rollbacks'
+    /// rows name pipelines, so the pipelines are rebuilt with them (and said why); once the
+    /// pipelines are at the head, only the rollbacks are.
+    func testOnlyRollbacksBringsThePipelinesTheyReferenceAlong() throws {
+        let history = try Self.recentHistory(pipelines: 80)
+        try append(history)
+        let p = try Projections.fold(store)
+        XCTAssertTrue(
+            p.rollbacks.tables.contains { !$0.rows.isEmpty }, "the history needs rollbacks for this test")
+
+        let first = try sink().rebuild(only: [.rollbacks])
+        XCTAssertEqual(first.entries.map(\.projector), [.pipelines, .rollbacks])
+        guard case .rebuilt(let reason) = first.entries[0].action else { return XCTFail("\(first.entries[0])") }
+        XCTAssertTrue(reason.contains("behind the log"), reason)
+        let c = try connect()
+        let actual = try actualRows(p, on: c)
+        let expected = Self.expectedRows(p)
+        for name in ["deployment_pipelines", "deployment_stages", "deployment_rollbacks"] {
+            XCTAssertEqual(actual[name], expected[name], name)
+        }
+        let again = try sink().rebuild(only: [.rollbacks])
+        XCTAssertEqual(again.entries.map(\.projector), [.rollbacks])
+    }
+}
