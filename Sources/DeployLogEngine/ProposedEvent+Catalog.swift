@@ -10,6 +10,11 @@ extension ProposedEvent {
         do { data = try JSONValueEncoder().encode(event) } catch {
             throw EngineError(.internalError, "cannot encode \(E.eventType): \(error)")
         }
+        // A string longer than its read-model column could never be projected: refuse it here,
+        // before anything is appended, as `append` refuses it from a producer.
+        do { try EventRegistry.checkLengths(of: E.self, data, type: E.eventType, schemaVersion: E.schemaVersion) } catch {
+            throw EngineError(.badInput, error.description)
+        }
         self.init(
             stream: event.stream, type: E.eventType, data: CredentialRedaction.redact(data),
             expectedVersion: expectedVersion, metadata: CredentialRedaction.redact(metadata.object),

@@ -25,6 +25,32 @@ import Testing
 
     func runner(_ f: EngineFixture) -> PipelineRunner { PipelineRunner(store: f.store, actor: "tester") }
 
+    /// A name longer than its read-model column (`VARCHAR(n)` of the seed's tables) could never
+    /// be projected, and the log is immutable: the engine refuses it before appending anything.
+    @Test func namesTooLongForTheReadModelAreRefusedBeforeAnythingIsAppended() throws {
+        let f = try EngineFixture(prefix: "pipeline_long")
+        let long = "production-eu-central-1"  // 23 characters: an environment, not a pipeline's
+        try configure(f, long, policy: .manual)
+        let head = try f.head()
+        let definition = PipelineDefinition(
+            name: "camera-counting-db", version: "1.0.0", environment: long, gitCommit: "abc123", gitBranch: "main",
+            stages: [.init(name: "Build", type: .build, step: .run(command: "true", timeoutSeconds: 5))])
+        do {
+            _ = try runner(f).run(definition)
+            Issue.record("a pipeline to \(long) was run")
+        } catch {
+            #expect(error.code == .badInput)
+            #expect(
+                error.message
+                    == "PipelineStarted data.environment: 23 characters, at most 20 (the read model's deployment_pipelines.environment is VARCHAR(20))"
+            )
+        }
+        #expect(try f.head() == head)
+        let tooLong = String(repeating: "x", count: 51)
+        #expect(throws: EngineError.self) { try configure(f, tooLong, policy: .manual) }
+        #expect(try f.head() == head)
+    }
+
     @Test func aPipelineRunsEveryStageAndRecordsEachAsItHappens() throws {
         let f = try EngineFixture(prefix: "pipeline_ok")
         try configure(f, policy: .automatic)

@@ -76,7 +76,8 @@ final class CatalogAgreementTests: XCTestCase {
         XCTAssertEqual(file.map(\.name), swift.map(\.name), "\(what): names or order differ")
         for (f, s) in zip(file, swift) where f != s {
             XCTFail(
-                "\(what).\(f.name): file has \(f.type) required=\(f.required) \"\(f.description)\", Swift has \(s.type) required=\(s.required) \"\(s.description)\""
+                "\(what).\(f.name): file has \(f.type) required=\(f.required) \"\(f.description)\" maxLength=\(f.maxLength.map(String.init) ?? "-") \(f.column ?? "-"), "
+                    + "Swift has \(s.type) required=\(s.required) \"\(s.description)\" maxLength=\(s.maxLength.map(String.init) ?? "-") \(s.column ?? "-")"
             )
         }
     }
@@ -210,6 +211,41 @@ final class CatalogAgreementTests: XCTestCase {
         ) { error in
             XCTAssertEqual("\(error)", "HealthChecksRecorded data.checks[1].status: expected string, found integer")
         }
+    }
+
+    /// Every bounded string field: a value of exactly `maxLength` characters (counted as
+    /// PostgreSQL counts them, in code points: `é` and `🚀` are one each) passes, one more is
+    /// refused in one line naming the field, both lengths and the read model's column. The
+    /// bounds are the widths of those columns in `projections/*.sql`.
+    func testStringsLongerThanTheirReadModelColumnAreRefused() throws {
+        let sql = try (try FileManager.default.contentsOfDirectory(atPath: CatalogFile.directory.deletingLastPathComponent().path + "/projections"))
+            .filter { $0.hasSuffix(".sql") }
+            .map { try String(contentsOfFile: CatalogFile.directory.deletingLastPathComponent().path + "/projections/" + $0, encoding: .utf8) }
+            .joined(separator: "\n")
+        var bounded = 0
+        for (name, file) in try CatalogFile.loadAll() {
+            guard let t = EventCatalog.type(named: file.type), var data = file.example.objectValue else { continue }
+            for field in t.fields {
+                guard let maxLength = field.maxLength, let column = field.column else { continue }
+                bounded += 1
+                let columnName = try XCTUnwrap(column.split(separator: ".").last)
+                XCTAssertTrue(
+                    sql.contains("    \(columnName) VARCHAR(\(maxLength))"), "\(name) \(field.name): \(column) is not VARCHAR(\(maxLength))")
+                let fits = String(repeating: "é", count: maxLength - 1) + "🚀"
+                data[field.name] = .string(fits)
+                XCTAssertNoThrow(
+                    try EventCatalog.validate(type: file.type, schemaVersion: 1, data: .object(data)), "\(name) \(field.name)")
+                data[field.name] = .string(fits + "x")
+                XCTAssertThrowsError(try EventCatalog.validate(type: file.type, schemaVersion: 1, data: .object(data))) {
+                    XCTAssertEqual(
+                        "\($0)",
+                        "\(file.type) data.\(field.name): \(maxLength + 1) characters, at most \(maxLength) (the read model's \(column) is VARCHAR(\(maxLength)))"
+                    )
+                }
+                data[field.name] = file.example.objectValue?[field.name]
+            }
+        }
+        XCTAssertEqual(bounded, 30, "bounded string fields in catalog v1")
     }
 
     func testUnknownTypesAndUnknownFieldsPass() throws {
@@ -482,14 +518,25 @@ private struct CatalogFile {
     private static func fields(_ json: JSONValue?, _ what: String) throws -> [EventField] {
         guard let array = json?.arrayValue else { throw Problem(description: "\(what): expected an array") }
         return try array.enumerated().map { (i, item) in
-            guard let f = item.objectValue, f.count == 4, let name = f["name"]?.stringValue,
+            guard let f = item.objectValue, let name = f["name"]?.stringValue,
                 let typeText = f["type"]?.stringValue, let required = f["required"]?.boolValue,
                 let description = f["description"]?.stringValue
             else { throw Problem(description: "\(what)[\(i)]: expected {name, type, required, description}") }
             guard let type = FieldType(typeText), type.description == typeText else {
                 throw Problem(description: "\(what)[\(i)] (\(name)): unknown type \"\(typeText)\"")
             }
-            return EventField(name: name, type: type, required: required, description: description)
+            // A bounded string also has its length and the read model's column, both or neither.
+            let maxLength = f["maxLength"]?.numberValue?.int64Value.map { Int($0) }
+            let column = f["column"]?.stringValue
+            guard f.count == (maxLength == nil ? 4 : 6), (maxLength == nil) == (column == nil),
+                maxLength == nil || type == .string
+            else {
+                throw Problem(
+                    description: "\(what)[\(i)] (\(name)): expected {name, type, required, description[, maxLength, column]}")
+            }
+            return EventField(
+                name: name, type: type, required: required, description: description, maxLength: maxLength,
+                column: column)
         }
     }
 }

@@ -54,11 +54,11 @@ public struct BlueGreenConfigured: DeployLogEvent {
     public static let fields: [EventField] = [
         .required(
             "deploymentName", .string,
-            "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id."),
-        .required("blueEnvironment", .string, "Environment that is the blue side."),
-        .required("greenEnvironment", .string, "Environment that is the green side."),
-        .optional("blueDatabaseUrl", .string, "Database URL of the blue side, never with a password."),
-        .optional("greenDatabaseUrl", .string, "Database URL of the green side, never with a password."),
+            "Name of the blue-green pair, e.g. `camera-counting-prod`; also the stream id.").bounded(100, by: "blue_green_deployments.deployment_name"),
+        .required("blueEnvironment", .string, "Environment that is the blue side.").bounded(100, by: "blue_green_deployments.blue_environment"),
+        .required("greenEnvironment", .string, "Environment that is the green side.").bounded(100, by: "blue_green_deployments.green_environment"),
+        .optional("blueDatabaseUrl", .string, "Database URL of the blue side, never with a password.").bounded(500, by: "blue_green_deployments.blue_database_url"),
+        .optional("greenDatabaseUrl", .string, "Database URL of the green side, never with a password.").bounded(500, by: "blue_green_deployments.green_database_url"),
         .required("activeColor", .enumeration(BlueGreenColor.self), "The colour that serves traffic."),
         .optional(
             "switchCommand", .string,

@@ -21,18 +21,18 @@ public struct EnvironmentConfigured: DeployLogEvent {
     public static let streamCategory = "environment"
     public static let streamIDField = "environment"
     public static let fields: [EventField] = [
-        .required("environment", .string, "Name of the environment, e.g. `production`; also the stream id."),
+        .required("environment", .string, "Name of the environment, e.g. `production`; also the stream id.").bounded(50, by: "environment_configs.environment_name"),
         .required(
             "environmentType", .enumeration(EnvironmentType.self),
             "Kind of environment; it decides how deployments to it run."),
         .optional(
             "databaseUrl", .string,
-            "Connection URL of the environment's database, never with a password (the log removes any)."),
-        .optional("databaseName", .string, "Name of the database."),
-        .optional("databaseUser", .string, "Role that deployments connect as."),
+            "Connection URL of the environment's database, never with a password (the log removes any).").bounded(500, by: "environment_configs.database_url"),
+        .optional("databaseName", .string, "Name of the database.").bounded(100, by: "environment_configs.database_name"),
+        .optional("databaseUser", .string, "Role that deployments connect as.").bounded(100, by: "environment_configs.database_user"),
         .required("connectionPoolSize", .integer, "Connections the application's pool keeps open."),
         .required("maxConnections", .integer, "The database's connection limit."),
-        .optional("backupSchedule", .string, "When backups run, e.g. `hourly`, `daily` or a cron expression."),
+        .optional("backupSchedule", .string, "When backups run, e.g. `hourly`, `daily` or a cron expression.").bounded(100, by: "environment_configs.backup_schedule"),
         .required("monitoringEnabled", .boolean, "Whether the environment is monitored."),
         .required("alertingEnabled", .boolean, "Whether alerts are sent for the environment."),
         .required(

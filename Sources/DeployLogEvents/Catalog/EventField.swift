@@ -7,12 +7,24 @@ public struct EventField: Sendable, Hashable, CustomStringConvertible {
     public var required: Bool
     /// What the field means, for auditors and report writers.
     public var description: String
+    /// For a string: the most characters (Unicode code points, as PostgreSQL counts them) it
+    /// may have, because the read model keeps it in a `VARCHAR(n)` column of the seed's
+    /// tables (`column`). A longer value could never be projected, and the log is immutable:
+    /// it is refused when appended instead.
+    public var maxLength: Int?
+    /// The read model's column (`table.column`) that bounds `maxLength`.
+    public var column: String?
 
-    public init(name: String, type: FieldType, required: Bool, description: String) {
+    public init(
+        name: String, type: FieldType, required: Bool, description: String, maxLength: Int? = nil,
+        column: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.required = required
         self.description = description
+        self.maxLength = maxLength
+        self.column = column
     }
 
     public static func required(_ name: String, _ type: FieldType, _ description: String) -> EventField {
@@ -21,6 +33,24 @@ public struct EventField: Sendable, Hashable, CustomStringConvertible {
 
     public static func optional(_ name: String, _ type: FieldType, _ description: String) -> EventField {
         EventField(name: name, type: type, required: false, description: description)
+    }
+
+    /// This string field, at most `length` characters: the width of the read model's
+    /// `column` (`VARCHAR(length)`).
+    public func bounded(_ length: Int, by column: String) -> EventField {
+        var f = self
+        f.maxLength = length
+        f.column = column
+        return f
+    }
+
+    /// The problem with `value` for this field's `maxLength`, or nil.
+    public func lengthProblem(_ value: JSONValue?) -> String? {
+        guard let maxLength, case .string(let s)? = value else { return nil }
+        let count = s.unicodeScalars.count
+        guard count > maxLength else { return nil }
+        return "data.\(name): \(count) characters, at most \(maxLength)"
+            + (column.map { " (the read model's \($0) is VARCHAR(\(maxLength)))" } ?? "")
     }
 }
 

@@ -56,6 +56,21 @@ public struct EventRegistry: Sendable {
         }
         guard let eventType = typesByName[type] else { return }
         _ = try decodeOpened(eventType, schemaVersion: schemaVersion, data: data)
+        let (version, current) = try upcast(type: type, schemaVersion: schemaVersion, data: data)
+        try Self.checkLengths(of: eventType, current, type: type, schemaVersion: version)
+    }
+
+    /// Throws `.invalidData` for the first string of `data` longer than its field's
+    /// `maxLength` (data already in the type's current shape).
+    public static func checkLengths(
+        of eventType: any DeployLogEvent.Type, _ data: JSONValue, type: String, schemaVersion: Int
+    ) throws(CatalogError) {
+        guard case .object(let object) = data else { return }
+        for field in eventType.fields where field.maxLength != nil {
+            if let problem = field.lengthProblem(object[field.name]) {
+                throw CatalogError(.invalidData, eventType: type, schemaVersion: schemaVersion, problem)
+            }
+        }
     }
 
     /// Decodes `data` written with `schemaVersion` as an `E`, upcasting it first.

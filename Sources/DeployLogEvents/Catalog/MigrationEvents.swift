@@ -17,8 +17,8 @@ public struct MigrationRegistered: DeployLogEvent {
     public static let streamIDField = "environment"
     public static let fields: [EventField] = [
         .required("environment", .string, "Environment whose database the migration is for; also the stream id."),
-        .required("name", .string, "Unique name of the migration, e.g. `create_counting_results_table`."),
-        .required("version", .string, "Schema version the migration brings the database to, e.g. `1.2.0`."),
+        .required("name", .string, "Unique name of the migration, e.g. `create_counting_results_table`.").bounded(200, by: "deployment_migrations.migration_name"),
+        .required("version", .string, "Schema version the migration brings the database to, e.g. `1.2.0`.").bounded(50, by: "deployment_migrations.migration_version"),
         .required("migrationType", .enumeration(MigrationType.self), "What the migration changes."),
         .required("sql", .string, "The SQL that applies it."),
         .optional("rollbackSql", .string, "The SQL that undoes it; absent when it cannot be undone."),
@@ -91,7 +91,7 @@ public struct MigrationStarted: DeployLogEvent {
         .required("name", .string, "Name of the migration, as registered."),
         .required(
             "deploymentId", .string,
-            "The deployment run applying the migration (the pipeline id when a pipeline runs it)."),
+            "The deployment run applying the migration (the pipeline id when a pipeline runs it).").bounded(100, by: "deployment_execution_logs.deployment_id"),
     ]
 
     /// Environment whose database the migration is for; also the stream id.
@@ -123,9 +123,9 @@ public struct MigrationApplied: DeployLogEvent {
         .required("name", .string, "Name of the migration, as registered."),
         .required(
             "deploymentId", .string,
-            "The deployment run applying the migration (the pipeline id when a pipeline runs it)."),
+            "The deployment run applying the migration (the pipeline id when a pipeline runs it).").bounded(100, by: "deployment_execution_logs.deployment_id"),
         .required("executionTimeMs", .integer, "How long it ran, in milliseconds."),
-        .required("appliedBy", .string, "Database role or actor that applied it."),
+        .required("appliedBy", .string, "Database role or actor that applied it.").bounded(100, by: "deployment_migrations.applied_by"),
     ]
 
     /// Environment whose database the migration is for; also the stream id.
@@ -163,7 +163,7 @@ public struct MigrationFailed: DeployLogEvent {
         .required("name", .string, "Name of the migration, as registered."),
         .required(
             "deploymentId", .string,
-            "The deployment run applying the migration (the pipeline id when a pipeline runs it)."),
+            "The deployment run applying the migration (the pipeline id when a pipeline runs it).").bounded(100, by: "deployment_execution_logs.deployment_id"),
         .required("executionTimeMs", .integer, "How long it ran, in milliseconds."),
         .required("error", .string, "The database's error message, with its SQLSTATE when known."),
     ]
@@ -201,7 +201,7 @@ public struct MigrationRolledBack: DeployLogEvent {
     public static let fields: [EventField] = [
         .required("environment", .string, "Environment whose database the migration is for; also the stream id."),
         .required("name", .string, "Name of the migration, as registered."),
-        .required("deploymentId", .string, "The deployment run whose migration this undoes."),
+        .required("deploymentId", .string, "The deployment run whose migration this undoes.").bounded(100, by: "deployment_execution_logs.deployment_id"),
         .optional("rollbackId", .string, "The rollback this was a step of, when there was one."),
         .required("executionTimeMs", .integer, "How long the rollback SQL ran, in milliseconds."),
     ]

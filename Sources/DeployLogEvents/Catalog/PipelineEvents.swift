@@ -19,12 +19,12 @@ public struct PipelineStarted: DeployLogEvent {
         .required(
             "pipelineId", .string,
             "Identifier of the run (a UUID unless the producer has its own); also the stream id."),
-        .required("pipelineName", .string, "Name of the pipeline, e.g. `camera-counting-db`."),
-        .required("pipelineVersion", .string, "Version being deployed, e.g. `1.3.0`."),
-        .required("environment", .string, "Environment the run deploys to."),
-        .required("triggeredBy", .string, "Who or what started the run (a user, a CI job)."),
-        .optional("gitCommitHash", .string, "Commit being deployed."),
-        .optional("gitBranch", .string, "Branch of that commit."),
+        .required("pipelineName", .string, "Name of the pipeline, e.g. `camera-counting-db`.").bounded(100, by: "deployment_pipelines.pipeline_name"),
+        .required("pipelineVersion", .string, "Version being deployed, e.g. `1.3.0`.").bounded(50, by: "deployment_pipelines.pipeline_version"),
+        .required("environment", .string, "Environment the run deploys to.").bounded(20, by: "deployment_pipelines.environment"),
+        .required("triggeredBy", .string, "Who or what started the run (a user, a CI job).").bounded(100, by: "deployment_pipelines.triggered_by"),
+        .optional("gitCommitHash", .string, "Commit being deployed.").bounded(50, by: "deployment_pipelines.git_commit_hash"),
+        .optional("gitBranch", .string, "Branch of that commit.").bounded(100, by: "deployment_pipelines.git_branch"),
         .optional("gitCommittedAt", .timestamp, "When that commit was made; lead time is measured from here."),
         .required("config", .object, "The run's configuration, kept as given."),
     ]
@@ -76,7 +76,7 @@ public struct StageStarted: DeployLogEvent {
     public static let streamIDField = "pipelineId"
     public static let fields: [EventField] = [
         .required("pipelineId", .string, "The pipeline run; also the stream id."),
-        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`."),
+        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`.").bounded(100, by: "deployment_stages.stage_name"),
         .required("stageOrder", .integer, "Position of the stage in the pipeline, from 1."),
         .required("stageType", .enumeration(StageType.self), "Kind of stage."),
         .required(
@@ -116,7 +116,7 @@ public struct StageCompleted: DeployLogEvent {
     public static let streamIDField = "pipelineId"
     public static let fields: [EventField] = [
         .required("pipelineId", .string, "The pipeline run; also the stream id."),
-        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`."),
+        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`.").bounded(100, by: "deployment_stages.stage_name"),
         .required("stageOrder", .integer, "Position of the stage in the pipeline, from 1."),
         .required("durationMs", .integer, "How long the stage ran, in milliseconds."),
         .optional("output", .string, "What the stage printed or reported."),
@@ -154,7 +154,7 @@ public struct StageFailed: DeployLogEvent {
     public static let streamIDField = "pipelineId"
     public static let fields: [EventField] = [
         .required("pipelineId", .string, "The pipeline run; also the stream id."),
-        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`."),
+        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`.").bounded(100, by: "deployment_stages.stage_name"),
         .required("stageOrder", .integer, "Position of the stage in the pipeline, from 1."),
         .required("durationMs", .integer, "How long the stage ran before failing, in milliseconds."),
         .optional("output", .string, "What the stage printed or reported."),
@@ -199,7 +199,7 @@ public struct StageSkipped: DeployLogEvent {
     public static let streamIDField = "pipelineId"
     public static let fields: [EventField] = [
         .required("pipelineId", .string, "The pipeline run; also the stream id."),
-        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`."),
+        .required("stageName", .string, "Name of the stage, e.g. `Run Unit Tests`.").bounded(100, by: "deployment_stages.stage_name"),
         .required("stageOrder", .integer, "Position of the stage in the pipeline, from 1."),
         .optional("reason", .string, "Why it was skipped."),
         .optional(

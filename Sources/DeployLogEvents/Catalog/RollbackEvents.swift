@@ -23,10 +23,10 @@ public struct RollbackStarted: DeployLogEvent {
             "Identifier of the rollback (a UUID unless the producer has its own); also the stream id."),
         .required("environment", .string, "Environment being rolled back."),
         .optional("pipelineId", .string, "The pipeline run being rolled back, if any."),
-        .required("reason", .string, "Why the rollback was started."),
+        .required("reason", .string, "Why the rollback was started.").bounded(200, by: "deployment_rollbacks.rollback_reason"),
         .required("rollbackType", .enumeration(RollbackType.self), "What started it."),
-        .optional("previousVersion", .string, "Version in place before the rollback."),
-        .optional("targetVersion", .string, "Version the rollback returns to."),
+        .optional("previousVersion", .string, "Version in place before the rollback.").bounded(50, by: "deployment_rollbacks.previous_version"),
+        .optional("targetVersion", .string, "Version the rollback returns to.").bounded(50, by: "deployment_rollbacks.target_version"),
         .required(
             "targetPosition", .integer,
             "Global log position of the state restored: the state right after the event at this position."),
