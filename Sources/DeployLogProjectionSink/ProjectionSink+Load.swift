@@ -14,6 +14,7 @@ extension ProjectionSink {
         for table in projector.tables(of: projections) {
             progress?("loading \(table.name): \(table.rows.count) rows")
             let types = try columnTypes(of: table, schema: schema, on: c)
+            try checkWidths(of: table, table.rows, schema: schema, on: c)
             let deferred = try DeferredChecks.setAside(table: table.name, schema: schema, on: c)
             // FREEZE: the table was made or emptied in this transaction, so its rows may be
             // written frozen. A reader whose snapshot is older than this transaction (REPEATABLE
@@ -42,6 +43,7 @@ extension ProjectionSink {
         let changed = table.rows.filter { ($0[at].numberValue?.int64Value ?? .max) > position }
         guard !changed.isEmpty else { return 0 }
         let types = try columnTypes(of: table, schema: schema, on: c)
+        try checkWidths(of: table, changed, schema: schema, on: c)
         let target = try PostgresIdentifier.quote(schema: schema, table.name)
         let stagingName = "deploylog_upsert_" + table.name
         let staging = try PostgresIdentifier.quote(schema: "pg_temp", stagingName)
@@ -87,6 +89,39 @@ extension ProjectionSink {
                         + "rebuild with --zero-downtime to recreate the tables")
             }
             return type
+        }
+    }
+
+    /// Throws `.valueTooLong` for the first string of `rows` longer than its `VARCHAR(n)`
+    /// column, naming the column, the row and the event that wrote it, instead of the
+    /// server's bare "value too long" halfway through a COPY. (The catalog refuses such
+    /// strings when appended; a log written before it did may still hold one.)
+    func checkWidths(of table: Table, _ rows: [[JSONValue]], schema: String, on c: PostgresConnection) throws {
+        let widths = try c.query(
+            """
+            SELECT attname::text, atttypmod - 4 FROM pg_attribute
+            WHERE attrelid = to_regclass($1) AND atttypid = 'varchar'::regtype AND atttypmod > 4
+                AND attnum > 0 AND NOT attisdropped
+            """, [.text(try PostgresIdentifier.quote(schema: schema, table.name))])
+        var bounded: [(index: Int, name: String, width: Int)] = []
+        for row in widths {
+            let name = try row.string(0)
+            if let index = table.columns.firstIndex(of: name) { bounded.append((index, name, Int(try row.int32(1)))) }
+        }
+        guard !bounded.isEmpty else { return }
+        let positionAt = table.columns.firstIndex(of: SinkProjector.positionColumn(of: table.name))
+        let idAt = table.columns.firstIndex(of: "id")
+        for row in rows {
+            for column in bounded {
+                guard case .string(let s) = row[column.index], s.unicodeScalars.count > column.width else { continue }
+                let id = idAt.flatMap { row[$0].numberValue?.int64Value }.map { " (id \($0))" } ?? ""
+                let event = positionAt.flatMap { row[$0].numberValue?.int64Value }.map { ", last written by the event at position \($0)" } ?? ""
+                throw ProjectionSinkError(
+                    .valueTooLong,
+                    "\(table.name).\(column.name) is VARCHAR(\(column.width)), but a row\(id)\(event) holds \(s.unicodeScalars.count) characters: "
+                        + "\"\(s.prefix(60))\(s.count > 60 ? "…" : "")\" (appended before deploylog refused such values; "
+                        + "nothing was written)")
+            }
         }
     }
 

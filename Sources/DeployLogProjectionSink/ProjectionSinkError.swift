@@ -11,6 +11,9 @@ public struct ProjectionSinkError: Error, Sendable, Equatable, CustomStringConve
         /// The operation would destroy something of the user's (a view of another schema on
         /// the read model's tables, which a zero-downtime swap would drop).
         case conflict
+        /// The log holds a string longer than its read-model column (`VARCHAR(n)`): an event
+        /// appended before the catalog bounded the field.
+        case valueTooLong
         /// Something that cannot happen in a correct build.
         case `internal`
     }

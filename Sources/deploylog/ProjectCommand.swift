@@ -75,6 +75,7 @@ func projectError(_ error: any Error) -> CLIError {
         case .busy: return CLIError(.locked, e.message)
         case .invalidRequest: return CLIError(.usage, e.message)
         case .schemaMismatch, .conflict: return CLIError(.conflict, e.message)
+        case .valueTooLong: return CLIError(.badInput, e.message)
         case .internal: return CLIError(.internalError, e.message)
         }
     default:

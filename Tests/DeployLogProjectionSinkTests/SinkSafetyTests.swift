@@ -143,6 +143,33 @@ final class SinkSafetyTests: SinkTestCase {
         }
     }
 
+    /// A log written before the catalog bounded `environment` may hold a pipeline whose
+    /// environment is too long for `deployment_pipelines.environment VARCHAR(20)`: the rebuild
+    /// and the catch-up name the column, the row and the event, and write nothing.
+    func testAValueTooLongForItsColumnIsNamedWithItsEvent() throws {
+        let history = try Self.recentHistory(pipelines: 10)
+        try append(history)
+        try sink().rebuild()
+        let before = try checkpoints(on: try connect())
+        let started = try XCTUnwrap(history.first { $0.type == "PipelineStarted" })
+        var data = try XCTUnwrap(started.data.objectValue)
+        data["pipelineId"] = "long"
+        data["environment"] = "production-eu-central-1"
+        var long = ProposedEvent(
+            stream: "pipeline-long", type: "PipelineStarted", data: .object(data), metadata: started.metadata)
+        long.occurredAt = started.occurredAt
+        let position = try store.append([long]).positions[0]  // the store itself does not validate
+        for operation in ["rebuild", "catch-up"] {
+            XCTAssertThrowsError(try operation == "rebuild" ? sink().rebuild() : sink().catchUp()) { error in
+                let e = error as? ProjectionSinkError
+                XCTAssertEqual(e?.code, .valueTooLong, "\(error)")
+                XCTAssertTrue(e?.message.hasPrefix("deployment_pipelines.environment is VARCHAR(20), but a row") == true, "\(error)")
+                XCTAssertTrue(e?.message.contains("position \(position) holds 23 characters") == true, "\(error)")
+            }
+            XCTAssertEqual(try checkpoints(on: try connect()), before, operation)
+        }
+    }
+
     /// `--only rollbacks` on a database whose pipelines are missing or behind: the rollbacks'
     /// rows name pipelines, so the pipelines are rebuilt with them (and said why); once the
     /// pipelines are at the head, only the rollbacks are.
