@@ -214,6 +214,11 @@ extension PostgresField {
         }
         if dimensions == 0 { return [] }
         let count = Int(try int32(12))
+        // Each element takes at least its 4-byte length: a count the field cannot hold is
+        // malformed (and a negative one would trap in the loop below).
+        guard count >= 0, count <= (bytes.count - 20) / 4 else {
+            throw PostgresError(.client, "malformed array field: \(count) elements in \(bytes.count) bytes")
+        }
         var offset = 20
         var result: [T] = []
         result.reserveCapacity(count)

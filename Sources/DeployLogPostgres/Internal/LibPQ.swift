@@ -122,9 +122,18 @@ enum LibPQ {
 
     // MARK: COPY
 
-    /// `PQputCopyData`: 1 queued, 0 would block (non-blocking only), -1 error.
+    /// `PQputCopyData`: 1 queued, 0 would block (non-blocking only), -1 error. Sent in pieces
+    /// of at most 1 GiB (its length is a C `int`; a buffer can outgrow one with a huge row).
     static func putCopyData(_ conn: Connection, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        PQputCopyData(conn, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return PQputCopyData(conn, nil, 0) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(bytes.count - offset, 1 << 30)
+            let sent = PQputCopyData(conn, (base + offset).assumingMemoryBound(to: CChar.self), Int32(n))
+            if sent != 1 { return sent }
+            offset += n
+        }
+        return 1
     }
     /// `PQputCopyEnd`; a non-nil `failure` aborts the COPY with that message.
     static func putCopyEnd(_ conn: Connection, failure: String?) -> Int32 { PQputCopyEnd(conn, failure) }
