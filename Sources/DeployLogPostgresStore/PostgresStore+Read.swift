@@ -32,6 +32,15 @@ extension PostgresStore {
     /// rebuild's fold: about as much per event as decoding) left the second core idle while it
     /// ran. At most `PageReader.ahead` decoded pages wait, so memory stays bounded by a few
     /// pages however slow `body` is.
+    ///
+    /// A read whose filter skips no position (none, or only `throughPosition`) must see
+    /// `from`, `from` + 1, … up to the head it read: positions are gapless, and only a
+    /// superuser disabling the append-only triggers can delete a row. Such a hole is not
+    /// skipped — a subscription, a projection rebuild or `copy` would carry on without the
+    /// event — but delivered up to: the events before it, then `corruption` naming the first
+    /// missing position (`StoreError.missingPosition`), as for any other bad row. Filtered
+    /// reads skip positions by design and are not checked. The check costs two comparisons
+    /// per chunk of decoded rows, nothing per row.
     func readExamining(
         from position: Int64, filter: EventFilter, limit: Int?, _ body: (RecordedEvent) throws -> Bool
     ) throws -> Int64 {
@@ -79,9 +88,13 @@ extension PostgresStore {
         let head = try head().position
         let upper = min(head, filter.throughPosition ?? Int64.max)
         guard start <= upper else { return start - 1 }
+        let query = ReadQuery(filter)
         let reader = PageReader<T>(
-            self, ReadQuery(filter), from: start, through: upper, limit: limit, interning: interning, decode: decode)
+            self, query, from: start, through: upper, limit: limit, interning: interning, decode: decode)
         defer { reader.cancel() }
+        // A read without conditions must see every position from `start` on: the position it
+        // expects next (nil: a filtered read, whose gaps are the events filtered out).
+        var expected: Int64? = query.readsEveryPosition ? start : nil
         var delivered = 0
         while var chunks = try reader.next() {
             var last: Int64?
@@ -94,6 +107,12 @@ extension PostgresStore {
                 // through its buffer, whose swaps move (`Array.reverse` copies each event).
                 var events: [T] = []
                 swap(&events, &chunks[c].events)
+                // A gap: the events before it are delivered, then the read fails.
+                var gap: StoreError?
+                if let first = expected {
+                    gap = Self.cutAtGap(&events, from: first, position: at)
+                    expected = first + Int64(events.count)
+                }
                 if let e = events.last { last = at(e) }
                 events.withUnsafeMutableBufferPointer { $0.reverse() }
                 while let e = events.popLast() {
@@ -106,12 +125,38 @@ extension PostgresStore {
                     if try !body(e) { return at(e) }
                     delivered += 1
                 }
-                // A bad row: the events before it were delivered, as the file store does.
-                if let failure = chunks[c].failure { throw failure }
+                if let gap { throw gap }
+                // A bad row: the events before it were delivered, as the file store does (and
+                // when positions are missing before it, the first of them is the error).
+                if let failure = chunks[c].failure {
+                    if let e = expected, let p = failure.position, p > e {
+                        throw StoreError.missingPosition(e, next: p)
+                    }
+                    throw failure
+                }
             }
             if let limit, delivered >= limit { return last ?? upper }
         }
+        // Every row up to `upper` was read: the last positions are missing when it fell short.
+        if let e = expected, e <= upper { throw StoreError.missingPosition(e, next: nil) }
         return upper
+    }
+
+    /// For a read of every position: when `events` (consecutive rows, in order of position)
+    /// are not `first`, `first` + 1, …, cuts them before the first one out of place and returns
+    /// the error naming the position missing there.
+    ///
+    /// Positions only increase from row to row (the read is ordered by the primary key), so
+    /// the first and the last event decide: a chunk costs two comparisons, not one per row.
+    @inline(__always)
+    static func cutAtGap<T>(_ events: inout [T], from first: Int64, position at: (T) -> Int64) -> StoreError? {
+        let n = events.count
+        if n == 0 || at(events[0]) == first && at(events[n - 1]) == first + Int64(n - 1) { return nil }
+        let i = events.indices.first { at(events[$0]) != first + Int64($0) }!
+        let missing = first + Int64(i)
+        let next = at(events[i])
+        events.removeSubrange(i...)
+        return StoreError.missingPosition(missing, next: next)
     }
 
     /// Decodes the rows of one page (`PostgresStoreSQL.readColumns`), in order, in chunks, on
@@ -429,6 +474,9 @@ struct ReadQuery: Sendable {
     /// A read of positions only is prepared (its generic plan: the primary key's range); one
     /// with conditions is sent unnamed, planned for its values (a stream's own index, say).
     let isPrepared: Bool
+    /// No condition skips a position (`throughPosition` only ends the range): the read must
+    /// see every position of it, and a missing one is corruption.
+    var readsEveryPosition: Bool { isPrepared }
 
     init(_ filter: EventFilter) {
         self.filter = filter

@@ -172,6 +172,17 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         StoreError(.corruption, "position \(position): the event says position \(found)", position: position)
     }
 
+    /// No event at `position` where a read of every position expected one (positions are
+    /// gapless from 1): the next one stored is at `next`, or none is up to where the read ends
+    /// (nil). The error every store's read gives for a gap (the PostgreSQL store's, whose rows a
+    /// superuser can delete behind the triggers' back; the file store's index has none).
+    package static func missingPosition(_ position: Int64, next: Int64?) -> StoreError {
+        StoreError(
+            .corruption,
+            "position \(position) is missing" + (next.map { " (the next event stored is at position \($0))" } ?? ""),
+            position: position)
+    }
+
     /// Message DB's wording: "Wrong expected version: 4 (Stream: pipeline-7f3c, Stream Version: 6)".
     public static func wrongExpectedVersion(stream: String, expected: ExpectedVersion, actual: Int64?) -> StoreError {
         let actualText = actual.map(String.init) ?? "-1 (no stream)"

@@ -202,4 +202,23 @@ final class PostgresStoreCommandTests: CLITestCase {
         assertFailure(
             try deploylog(["--store", pgStore, "verify"]), 68, "verification failed at position 9", "hash chain broken")
     }
+
+    /// A row deleted behind the triggers' back: `copy` from that log stops at the gap as
+    /// corruption (exit 68) naming the missing position; the whole batches before it are copied.
+    /// (Before reads noticed gaps, the event after the gap reached the target, which refused
+    /// it as a conflict.)
+    func testCopyFromAPostgresLogWithAMissingRowIsCorruption() throws {
+        try ok(["--store", pgStore, "init"])
+        try ok(["--store", pgStore, "append"], stdin: history)
+        let deleted = try PostgresServer.shared().psql(
+            "ALTER TABLE deploylog.events DISABLE TRIGGER events_append_only; "
+                + "DELETE FROM deploylog.events WHERE position = 30; "
+                + "ALTER TABLE deploylog.events ENABLE TRIGGER events_append_only",
+            database: databaseURL)
+        XCTAssertEqual(deleted.status, 0, deleted.output)
+        assertFailure(
+            try deploylog(["copy", "--from", pgStore, "--to", storePath, "--batch", "10"]), 68,
+            "position 30 is missing (the next event stored is at position 31)")
+        XCTAssertEqual(try storeOK("log", "--format", "ndjson").lines.count, 20)
+    }
 }
