@@ -140,7 +140,7 @@ let package = Package(
             name: "DeployLogPostgresStoreTests",
             dependencies: [
                 "DeployLogPostgresStore", "DeployLogPostgres", "DeployLogStore", "DeployLogEvents",
-                "DeployLogTestSupport",
+                "DeployLogTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
         .testTarget(

@@ -1,40 +1,83 @@
 public import DeployLogEvents
 public import DeployLogStore
 import Foundation
+import Logging
 
 extension PostgresStore {
     /// A catch-up subscription by polling: every matching event from `position` (history), then
     /// new ones, by any writer, within `pollInterval` of their commit; in order and once each.
     /// `handler` runs on the subscription's own thread and returns false to stop. Positions are
     /// committed in order, so a poll that read up to the head it saw never has to look back.
+    ///
+    /// A lost connection does not end it: a server restart or failover, a connection the
+    /// server ended (errors `unavailable`) — during history or live — is retried after a pause
+    /// that doubles from `RetryBackoff.first` up to `RetryBackoff.cap` (back at the start once
+    /// a poll succeeds), from the position after the last event handed to `handler`: none is
+    /// delivered twice or skipped. Each retry is logged (debug) through the store's logger.
+    /// `cancel` is as prompt during a pause as between polls. Any other error — corruption, an
+    /// invalid request, `handler` throwing (whatever it throws) — ends the subscription, and
+    /// `wait()` rethrows it.
     public func subscribe(
         from position: Int64, filter: EventFilter = EventFilter(), pollInterval: Double = 0.1,
         handler: @escaping @Sendable (RecordedEvent) throws -> Bool
     ) -> Subscription {
         let sub = Subscription(from: max(position, 1))
         let thread = Thread { [self] in
+            // The first position neither handed to `handler` nor examined by a poll that ended.
             var next = max(position, 1)
+            var backoff = RetryBackoff()
+            /// Waits `seconds`, in short steps so that `cancel` is prompt.
+            func pause(_ seconds: Double) {
+                let until = Date(timeIntervalSinceNow: seconds)
+                while !sub.isCancelled, Date() < until {
+                    Thread.sleep(forTimeInterval: min(0.01, max(0, until.timeIntervalSinceNow)))
+                }
+            }
             do {
                 while !sub.isCancelled {
+                    let start = next
                     var stop = false
                     var delivered = 0
-                    let examined = try readExamining(from: next, filter: filter, limit: 10_000) { e in
-                        if sub.isCancelled { stop = true; return false }
-                        if try !handler(e) { stop = true; return false }
-                        sub.advance(to: e.position)
-                        delivered += 1
-                        return true
+                    // What `handler` threw: kept apart from the read's errors, so that it ends the
+                    // subscription even when it is `unavailable`.
+                    var handlerFailure: (any Error)?
+                    let examined: Int64
+                    do {
+                        examined = try readExamining(from: start, filter: filter, limit: 10_000) { e in
+                            if sub.isCancelled { stop = true; return false }
+                            do {
+                                if try !handler(e) { stop = true; return false }
+                            } catch {
+                                handlerFailure = error
+                                return false
+                            }
+                            next = e.position + 1
+                            sub.advance(to: e.position)
+                            delivered += 1
+                            return true
+                        }
+                    } catch let error as StoreError where error.code == .unavailable {
+                        // The events read before the connection was lost were delivered;
+                        // `next` is the one after the last of them.
+                        let delay = backoff.next()
+                        options.logger?.debug(
+                            "subscription lost its connection; retrying",
+                            metadata: [
+                                "address": "\(address)", "position": "\(next)", "delay": "\(delay)",
+                                "error": "\(error.message)",
+                            ])
+                        pause(delay)
+                        continue
                     }
+                    if let handlerFailure { throw handlerFailure }
+                    backoff.reset()
                     if stop { break }
-                    let moved = examined >= next
+                    let moved = examined >= start
                     next = max(next, examined + 1)
                     sub.advance(to: examined)
                     if !moved && delivered == 0 {
                         // Nothing new: wait, in short steps so that `cancel` is prompt.
-                        let until = Date(timeIntervalSinceNow: pollInterval)
-                        while !sub.isCancelled, Date() < until {
-                            Thread.sleep(forTimeInterval: min(0.01, max(0, until.timeIntervalSinceNow)))
-                        }
+                        pause(pollInterval)
                     }
                 }
                 sub.finish(nil)
@@ -46,4 +89,23 @@ extension PostgresStore {
         thread.start()
         return sub
     }
+}
+
+/// The pauses of a subscription retrying after a lost connection: `first`, doubling up to
+/// `cap`; `reset` once a read succeeds. Quick to come back after a brief loss (a connection
+/// ended, a failover), without hammering a server that is down for longer.
+package struct RetryBackoff: Sendable {
+    package static let first = 0.1
+    package static let cap = 5.0
+    private var current = RetryBackoff.first
+
+    package init() {}
+
+    /// The pause before the next retry, in seconds.
+    package mutating func next() -> Double {
+        defer { current = min(current * 2, Self.cap) }
+        return current
+    }
+
+    package mutating func reset() { current = Self.first }
 }
