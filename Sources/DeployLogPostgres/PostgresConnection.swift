@@ -1,4 +1,5 @@
 public import Logging
+import Foundation
 
 /// One connection to PostgreSQL through libpq, owning its `PGconn` (closed in `deinit`).
 ///
@@ -71,6 +72,25 @@ public final class PostgresConnection {
 
     /// Whether the connection is open and healthy (libpq's `CONNECTION_OK`).
     public var isOpen: Bool { handle.map(LibPQ.isConnected) ?? false }
+
+    /// For an idle connection (no statement running): reads, without blocking, whatever the
+    /// server sent while it sat unused, and tells whether it is still open. A server that
+    /// restarted or ended this session (`pg_terminate_backend`, a failover) has sent its FATAL
+    /// message and closed the socket, which only reads notice: `isOpen` alone stays true
+    /// until the next statement fails. (libpq hands an error that arrives while idle to the
+    /// notice processor and reads the end of the stream on a later call: so it reads as long
+    /// as the socket has something.) One `poll` when nothing arrived.
+    public func isAlive() -> Bool {
+        guard let handle, !isInTransaction else { return isOpen }
+        let fd = LibPQ.socket(handle)
+        guard fd >= 0 else { return false }
+        for _ in 0..<8 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 0) > 0 else { break }
+            guard LibPQ.consumeInput(handle), LibPQ.isConnected(handle) else { return false }
+        }
+        return LibPQ.isConnected(handle)
+    }
 
     /// The server's version as a number (`150018` for 15.18).
     public var serverVersion: Int { handle.map(LibPQ.serverVersion) ?? 0 }

@@ -34,11 +34,19 @@ final class ConnectionPool: @unchecked Sendable {
         }
     }
 
+    /// An idle connection that is still alive, else a new one. After a server restart or a
+    /// failover every idle connection is dead: each is found so here (one non-blocking read,
+    /// `isAlive`) and closed, rather than failing the operation that took it.
     private func take() throws -> PostgresConnection {
-        lock.lock()
-        let connection = idle.popLast()
-        lock.unlock()
-        if let connection { return connection }
+        while true {
+            lock.lock()
+            let connection = idle.popLast()
+            lock.unlock()
+            guard let connection else { break }
+            if connection.isAlive() { return connection }
+            logger?.debug("dropping a pooled connection the server closed")
+            connection.close()
+        }
         return try Self.connect(url, logger: logger)
     }
 

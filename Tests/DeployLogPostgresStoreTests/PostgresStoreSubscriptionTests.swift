@@ -8,8 +8,9 @@ import Logging
 import XCTest
 
 /// A PostgreSQL subscription across lost connections: its server processes ended
-/// (`pg_terminate_backend`, as a restart or failover would) while it waits in history or polls
-/// live, it retries and delivers every event once, in order; any other error still ends it.
+/// (`pg_terminate_backend`, as a restart or failover would) and new ones refused for a while
+/// (`ALLOW_CONNECTIONS false`), while it waits in history or polls live, it retries and
+/// delivers every event once, in order; any other error still ends it.
 final class PostgresStoreSubscriptionTests: XCTestCase {
     private func event(_ i: Int) -> ProposedEvent {
         ProposedEvent(
@@ -45,6 +46,20 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
         let admin = try PostgresConnection(PostgresServer.shared().url)
         defer { admin.close() }
         try admin.execute(script: sql)
+    }
+
+    /// Lets the database at `url` take new connections or not: with its server processes
+    /// ended, a server that is down for a while. (The store's pool replaces connections the
+    /// server ended at once; only a server that refuses new ones makes the subscription wait.)
+    private func refuseConnections(_ url: String, _ refuse: Bool) throws {
+        let database = String(try XCTUnwrap(URLComponents(string: url)?.path.dropFirst()))
+        try admin("ALTER DATABASE \"\(database)\" ALLOW_CONNECTIONS \(!refuse)")
+    }
+
+    /// Waits until `condition` holds (at most 30 s).
+    private func wait(until condition: () -> Bool) {
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while !condition(), Date() < deadline { usleep(10_000) }
     }
 
     /// Appends `events` through `store`, again while its connections turn out lost (the same
@@ -93,8 +108,11 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
                 return true
             }
             XCTAssertEqual(held.wait(timeout: .now() + 30), .success)
+            try refuseConnections(url, true)
             try terminateConnections(url)
             release.signal()
+            wait { log.retries >= 1 }
+            try refuseConnections(url, false)
             waitFor(1000, in: seen)
             XCTAssertGreaterThanOrEqual(log.retries, 1, "the subscription never met the lost connection")
 
@@ -102,9 +120,10 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
             var total = 1000
             for round in 0..<3 {
                 let before = log.retries
+                try refuseConnections(url, true)
                 try terminateConnections(url)
-                let deadline = Date(timeIntervalSinceNow: 30)
-                while log.retries == before, Date() < deadline { usleep(10_000) }
+                wait { log.retries > before }
+                try refuseConnections(url, false)
                 XCTAssertGreaterThan(log.retries, before, "round \(round): no retry")
                 try append((total..<(total + 25)).map(event), to: writer)
                 total += 25
@@ -144,9 +163,8 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
             }
             waitFor(3, in: seen)
             // No new connection to this database from now on (a server down): every retry fails.
-            let database = String(try XCTUnwrap(URLComponents(string: url)?.path.dropFirst()))
-            try admin("ALTER DATABASE \"\(database)\" ALLOW_CONNECTIONS false")
-            defer { try? admin("ALTER DATABASE \"\(database)\" ALLOW_CONNECTIONS true") }
+            try refuseConnections(url, true)
+            defer { try? refuseConnections(url, false) }
             try terminateConnections(url)
             let deadline = Date(timeIntervalSinceNow: 30)
             while log.retries < 4, Date() < deadline { usleep(10_000) }
@@ -201,8 +219,11 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
                 return true
             }
             XCTAssertEqual(held.wait(timeout: .now() + 30), .success)
+            try refuseConnections(url, true)
             try terminateConnections(url)
             release.signal()
+            wait { log.retries >= 1 }
+            try refuseConnections(url, false)
             let error = sub.failure(within: 30) as? StoreError
             XCTAssertEqual(error?.code, .corruption, "\(String(describing: error))")
             XCTAssertEqual(error?.message, "position 150 is missing (the next event stored is at position 151)")

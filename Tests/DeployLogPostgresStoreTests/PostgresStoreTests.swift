@@ -257,6 +257,28 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// After the server ends every session (a restart, a failover; here
+    /// `pg_terminate_backend`), the store's pooled connections are all dead: the next
+    /// operations notice it when they take one and open a new one, and none fails.
+    func testPooledConnectionsTheServerEndedAreReplacedNotFailed() throws {
+        try withTestDatabase(prefix: "pgstore_pool") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<3).map { event("pipeline-a", $0) })
+            // Several connections in the pool: reads at once, each on its own.
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in _ = try? store.readAll() }
+            let admin = try PostgresConnection(url)
+            let others =
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            XCTAssertGreaterThan(try admin.query("SELECT count(pg_terminate_backend(pid)) \(others)")[0].int64(0), 0)
+            for _ in 0..<100 where try admin.query("SELECT count(*) \(others)")[0].int64(0) > 0 { usleep(50_000) }
+            for k in 3..<8 {
+                XCTAssertEqual(try store.append([event("pipeline-a", k)]).positions, [Int64(k + 1)])
+                XCTAssertEqual(try store.head().position, Int64(k + 1))
+            }
+            XCTAssertEqual(try store.readAll().count, 8)
+        }
+    }
+
     /// A large append decides each event while its COPY is under way: an event whose expected
     /// version does not hold, after thousands of rows were already sent (or as the very last
     /// event), fails the whole append with the conflict, naming the stream and both versions;

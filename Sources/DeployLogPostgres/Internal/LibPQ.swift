@@ -16,6 +16,9 @@ enum LibPQ {
     static func connect(_ conninfo: String) -> Connection? { PQconnectdb(conninfo) }
     static func finish(_ conn: Connection) { PQfinish(conn) }
     static func isConnected(_ conn: Connection) -> Bool { PQstatus(conn) == CONNECTION_OK }
+    /// `PQconsumeInput`: reads what the server sent, without blocking; false on a read error
+    /// (the server closed the connection).
+    static func consumeInput(_ conn: Connection) -> Bool { PQconsumeInput(conn) == 1 }
     static func errorMessage(_ conn: Connection) -> String { string(PQerrorMessage(conn)) }
     static func serverVersion(_ conn: Connection) -> Int { Int(PQserverVersion(conn)) }
     static func backendPID(_ conn: Connection) -> Int32 { PQbackendPID(conn) }
