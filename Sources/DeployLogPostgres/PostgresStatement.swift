@@ -72,8 +72,11 @@ extension PostgresConnection {
             return try takeResult(
                 LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql)
         } catch let error as PostgresError where error.sqlState == PostgresError.SQLState.invalidStatementName {
-            // Dropped behind our back (DEALLOCATE ALL, DISCARD ALL): prepare again, once.
+            // Dropped behind our back (DEALLOCATE ALL, DISCARD ALL): prepare again, once. Not
+            // inside a transaction: the failure aborted it, so preparing would fail too
+            // ("current transaction is aborted") and hide this error.
             prepared[statement.name] = nil
+            if isInTransaction { throw error }
             try prepare(statement)
             return try takeResult(
                 LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql)

@@ -35,6 +35,13 @@ final class PreparedStatementTests: PostgresTestCase {
         XCTAssertEqual(try connection.query(statement, ["hi"])[0].string(0), "hi!")
         try connection.execute(script: "DEALLOCATE ALL")  // behind the connection's back
         XCTAssertEqual(try connection.query(statement, ["again"])[0].string(0), "again!")
+        // Inside a transaction the failure aborted it: the error says the statement is gone
+        // (not "current transaction is aborted"), and it is prepared again after ROLLBACK.
+        try connection.execute(script: "BEGIN; DEALLOCATE ALL")
+        let error = expectError(try connection.query(statement, ["inside"]))
+        XCTAssertEqual(error?.sqlState, PostgresError.SQLState.invalidStatementName, "\(String(describing: error))")
+        try connection.execute(script: "ROLLBACK")
+        XCTAssertEqual(try connection.query(statement, ["after"])[0].string(0), "after!")
     }
 
     func testForEachRowWithAPreparedStatement() throws {
