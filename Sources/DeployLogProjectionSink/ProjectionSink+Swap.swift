@@ -20,7 +20,9 @@ extension ProjectionSink {
     /// again on their namesakes in the shadow before the swap. An object of another schema that
     /// depends on the schema's tables (a view, a foreign key) would be dropped with the old
     /// tables: the rebuild refuses (`.conflict`, naming it) before building anything, and
-    /// again at the swap if one appeared meanwhile.
+    /// again at the swap if one appeared meanwhile. So it does, at the swap, for an object of
+    /// someone's own inside the schema (a view, an index on a projected table), which would
+    /// go with the old schema.
     @discardableResult
     public func rebuildWithoutDowntime() throws -> SinkReport {
         try withLock { notes in
@@ -59,28 +61,35 @@ extension ProjectionSink {
                 }
             }
             let current = try PostgresIdentifier.quote(schema)
-            try connection.transaction(isolation: .readCommitted) { c in
-                if head.position > built.position {
-                    try c.query("SELECT set_config('search_path', $1, true)", [.text(next)])
-                    for (i, p) in SinkProjector.allCases.enumerated() {
-                        for table in p.tables(of: projections) {
-                            entries[i].rows += try upsert(table, after: built.position, schema: shadowSchema, on: c)
+            do {
+                try connection.transaction(isolation: .readCommitted) { c in
+                    if head.position > built.position {
+                        try c.query("SELECT set_config('search_path', $1, true)", [.text(next)])
+                        for (i, p) in SinkProjector.allCases.enumerated() {
+                            for table in p.tables(of: projections) {
+                                entries[i].rows += try upsert(table, after: built.position, schema: shadowSchema, on: c)
+                            }
+                            try ProjectionCheckpoint.write(
+                                p, position: head.position, hash: head.hash, schema: shadowSchema, on: c)
                         }
-                        try ProjectionCheckpoint.write(
-                            p, position: head.position, hash: head.hash, schema: shadowSchema, on: c)
                     }
+                    progress?("swapping \(shadowSchema) in as \(schema)")
+                    let exists = try c.query(
+                        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(schema)])
+                    if try exists[0].bool(0) {
+                        try refuseOutsideDependents(on: c)
+                        try refuseObjectsOfTheirOwn(on: c)
+                        try copyPrivileges(on: c)
+                        try c.query("ALTER SCHEMA \(current) RENAME TO \(old)")
+                    }
+                    try c.query("ALTER SCHEMA \(next) RENAME TO \(current)")
+                    try pinFunctions(to: schema, on: c)
+                    try faultHook?("before swap")
                 }
-                progress?("swapping \(shadowSchema) in as \(schema)")
-                let exists = try c.query(
-                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(schema)])
-                if try exists[0].bool(0) {
-                    try refuseOutsideDependents(on: c)
-                    try copyPrivileges(on: c)
-                    try c.query("ALTER SCHEMA \(current) RENAME TO \(old)")
-                }
-                try c.query("ALTER SCHEMA \(next) RENAME TO \(current)")
-                try pinFunctions(to: schema, on: c)
-                try faultHook?("before swap")
+            } catch let error as ProjectionSinkError where error.code == .conflict {
+                // Refused: the shadow is of no use (a later run would drop it anyway).
+                _ = try? connection.query("DROP SCHEMA IF EXISTS \(next) CASCADE")
+                throw error
             }
             built = head
             progress?("dropping \(retiredSchema)")
@@ -118,6 +127,36 @@ extension ProjectionSink {
             "\(names.joined(separator: ", ")) depend\(rows.count == 1 ? "s" : "") on the read model: a zero-downtime rebuild "
                 + "would drop \(rows.count == 1 ? "it" : "them") with the old tables; drop or move "
                 + "\(rows.count == 1 ? "it" : "them") first, or rebuild without --zero-downtime (\(try first.string(1)) keeps its name then)")
+    }
+
+    /// Throws `.conflict` when the live schema holds a relation (table, view, index,
+    /// sequence) or a function that the shadow, built from `projections/*.sql`, has no
+    /// namesake of: someone's own object, which the swap would drop with the old schema. Run
+    /// in the swap's transaction, when both schemas exist; the caller drops the shadow.
+    func refuseObjectsOfTheirOwn(on c: PostgresConnection) throws {
+        let rows = try c.query(
+            """
+            SELECT format('%s %I.%I', CASE k.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                    WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' ELSE 'table' END, n.nspname, k.relname)
+            FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
+            WHERE n.nspname = $1 AND k.relkind IN ('r', 'p', 'v', 'm', 'i', 'S', 'f')
+                AND NOT EXISTS (SELECT 1 FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                    WHERE sn.nspname = $2 AND s.relname = k.relname AND s.relkind = k.relkind)
+            UNION ALL
+            SELECT format('function %I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = $1
+                AND NOT EXISTS (SELECT 1 FROM pg_proc s JOIN pg_namespace sn ON sn.oid = s.pronamespace
+                    WHERE sn.nspname = $2 AND s.proname = p.proname)
+            ORDER BY 1
+            """, [.text(schema), .text(shadowSchema)])
+        guard !rows.isEmpty else { return }
+        let names = try rows.map { try $0.string(0) }
+        throw ProjectionSinkError(
+            .conflict,
+            "\(names.joined(separator: ", ")) \(names.count == 1 ? "is" : "are") not part of the read model: a zero-downtime "
+                + "rebuild would drop \(names.count == 1 ? "it" : "them") with the old schema; move \(names.count == 1 ? "it" : "them") "
+                + "to a schema of your own, or rebuild without --zero-downtime")
     }
 
     /// Grants on the shadow schema and on its objects what is granted on the live schema and

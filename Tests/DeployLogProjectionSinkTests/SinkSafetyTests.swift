@@ -124,6 +124,37 @@ final class SinkSafetyTests: SinkTestCase {
         XCTAssertEqual(try c.query("SELECT n FROM reports.pipeline_count")[0].int64(0), before)
     }
 
+    /// Someone's own view and index inside the read schema would go with the old schema: the
+    /// swap refuses, names them, and leaves everything as it was (no shadow left behind).
+    func testAZeroDowntimeRebuildRefusesToDropObjectsMadeInsideTheSchema() throws {
+        try append(Self.recentHistory(pipelines: 10))
+        try sink().rebuild()
+        let c = try connect()
+        try c.execute(
+            script: """
+                CREATE VIEW deploylog_read.my_counts AS SELECT count(*) AS n FROM deploylog_read.deployment_stages;
+                CREATE INDEX my_stage_names ON deploylog_read.deployment_stages (stage_name)
+                """)
+        let checkpointsBefore = try checkpoints(on: c)
+        XCTAssertThrowsError(try sink().rebuildWithoutDowntime()) { error in
+            let e = error as? ProjectionSinkError
+            XCTAssertEqual(e?.code, .conflict, "\(error)")
+            XCTAssertTrue(
+                e?.message.hasPrefix("index deploylog_read.my_stage_names, view deploylog_read.my_counts are not part of the read model") == true,
+                "\(error)")
+        }
+        XCTAssertGreaterThan(try c.query("SELECT n FROM deploylog_read.my_counts")[0].int64(0), 0)
+        XCTAssertEqual(try checkpoints(on: c), checkpointsBefore)
+        let shadows = try c.query(
+            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploylog_read_next', 'deploylog_read_old')")
+        XCTAssertEqual(try shadows[0].int64(0), 0)
+        // A plain rebuild keeps both (the index set aside while the table loads, then rebuilt).
+        try sink().rebuild()
+        XCTAssertGreaterThan(try c.query("SELECT n FROM deploylog_read.my_counts")[0].int64(0), 0)
+        XCTAssertEqual(
+            try c.query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'deploylog_read' AND indexname = 'my_stage_names'")[0].int64(0), 1)
+    }
+
     /// A reader in one REPEATABLE READ transaction, its snapshot taken before a rebuild or a
     /// swap, then reading the tables after it, finds the new rows (written frozen), not empty
     /// tables.
