@@ -13,7 +13,8 @@ extension ProjectionSink {
     ///    moves its checkpoints, renames `<schema>` to `<schema>_old` and `<schema>_next` to
     ///    `<schema>`: readers that name the tables through `search_path` see the old tables up
     ///    to the commit and the new ones after it (a schema rename locks no table);
-    /// 4. drops `<schema>_old` (waiting for queries still reading it).
+    /// 4. drops `<schema>_old`, waiting up to 5 s for queries still reading it (else the next
+    ///    operation of any kind drops it).
     ///
     /// Views and `get_deployment_health()` live in the schema and move with it. The privileges
     /// granted on the schema and on its tables, views, sequences and functions are granted
@@ -92,8 +93,9 @@ extension ProjectionSink {
                 throw error
             }
             built = head
+            // Readers still in the old tables hold them: wait a little, else a later run drops them.
             progress?("dropping \(retiredSchema)")
-            try connection.query("DROP SCHEMA IF EXISTS \(old) CASCADE")
+            try dropLeftovers(waiting: "5s")
             return SinkReport(schema: schema, head: built, entries: entries, notes: notes)
         }
     }

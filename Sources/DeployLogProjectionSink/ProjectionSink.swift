@@ -293,7 +293,31 @@ public final class ProjectionSink {
                 .busy, "another projection sink is writing schema \(schema) of \(connection.address)")
         }
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]) }
-        return try body(try prepareSession())
+        let notes = try prepareSession()
+        try dropLeftovers()
+        return try body(notes)
+    }
+
+    /// Drops `<schema>_next` and `<schema>_old` that a zero-downtime rebuild which crashed left
+    /// behind (under the lock, no other sink can be using them), or whose old tables a reader
+    /// was still reading when it ended. A reader still reading them holds them: then they are
+    /// left for a later run rather than waited for longer than `wait` ('100ms', '5s').
+    func dropLeftovers(waiting wait: String = "100ms") throws {
+        let names = try connection.query(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname IN ($1, $2) ORDER BY 1",
+            [.text(shadowSchema), .text(retiredSchema)])
+        for row in names {
+            let name = try row.string(0)
+            do {
+                try connection.transaction(isolation: .readCommitted) { c in
+                    try c.query("SELECT set_config('lock_timeout', $1, true)", [.text(wait)])
+                    try c.query("DROP SCHEMA \(try PostgresIdentifier.quote(name)) CASCADE")
+                }
+                logger?.debug("dropped a leftover schema", metadata: ["schema": "\(name)"])
+            } catch let error as PostgresError where error.sqlState == "55P03" {
+                logger?.debug("a leftover schema is in use; left for later", metadata: ["schema": "\(name)"])
+            }
+        }
     }
 }
 

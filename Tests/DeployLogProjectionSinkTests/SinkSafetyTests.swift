@@ -155,6 +155,28 @@ final class SinkSafetyTests: SinkTestCase {
             try c.query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'deploylog_read' AND indexname = 'my_stage_names'")[0].int64(0), 1)
     }
 
+    /// A `<schema>_old` left behind (a crash after the swap, or a reader still in the old
+    /// tables when it ended) is dropped by the next operation of any kind, which does not wait
+    /// for a reader still in it: it leaves it for a later one.
+    func testLeftoverSchemasAreDroppedByTheNextOperationWithoutWaiting() throws {
+        try append(Self.recentHistory(pipelines: 10))
+        try sink().rebuild()
+        let c = try connect()
+        try c.execute(script: "CREATE SCHEMA deploylog_read_old; CREATE TABLE deploylog_read_old.t (x int)")
+        func leftovers() throws -> Int64 {
+            try c.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'deploylog_read_old'")[0].int64(0)
+        }
+        let reader = try connect()
+        try reader.execute(script: "BEGIN; SELECT * FROM deploylog_read_old.t")
+        let started = Date()
+        try sink().catchUp()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3, "the catch-up waited for the reader")
+        XCTAssertEqual(try leftovers(), 1)
+        try reader.execute(script: "COMMIT")
+        try sink().catchUp()
+        XCTAssertEqual(try leftovers(), 0)
+    }
+
     /// A reader in one REPEATABLE READ transaction, its snapshot taken before a rebuild or a
     /// swap, then reading the tables after it, finds the new rows (written frozen), not empty
     /// tables.
