@@ -62,6 +62,33 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
         while !condition(), Date() < deadline { usleep(10_000) }
     }
 
+    /// Subscribes from 1 and, while the handler holds event `position`, takes the database
+    /// down (its server processes ended, new connections refused) until the subscription has
+    /// retried at least once, then lets it go on. Returns the subscription and what it
+    /// delivered.
+    private func subscribeThroughAnOutage(
+        _ store: PostgresStore, url: String, holdingAt position: Int64, log: LogCapture
+    ) throws -> (Subscription, PositionBox) {
+        let seen = PositionBox()
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let sub = store.subscribe(from: 1, pollInterval: 0.02) { e in
+            seen.add(e.position)
+            if e.position == position {
+                held.signal()
+                release.wait()
+            }
+            return true
+        }
+        XCTAssertEqual(held.wait(timeout: .now() + 30), .success)
+        try refuseConnections(url, true)
+        try terminateConnections(url)
+        release.signal()
+        wait { log.retries >= 1 }
+        try refuseConnections(url, false)
+        return (sub, seen)
+    }
+
     /// Appends `events` through `store`, again while its connections turn out lost (the same
     /// ids: a retry never duplicates).
     private func append(_ events: [ProposedEvent], to store: PostgresStore) throws {
@@ -96,23 +123,7 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
 
             // History: the handler holds event 70 (pages of 50, two more decoded ahead) while
             // the connections are ended; the read of the page after those fails and is retried.
-            let seen = PositionBox()
-            let held = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
-            let sub = store.subscribe(from: 1, pollInterval: 0.02) { e in
-                seen.add(e.position)
-                if e.position == 70 {
-                    held.signal()
-                    release.wait()
-                }
-                return true
-            }
-            XCTAssertEqual(held.wait(timeout: .now() + 30), .success)
-            try refuseConnections(url, true)
-            try terminateConnections(url)
-            release.signal()
-            wait { log.retries >= 1 }
-            try refuseConnections(url, false)
+            let (sub, seen) = try subscribeThroughAnOutage(store, url: url, holdingAt: 70, log: log)
             waitFor(1000, in: seen)
             XCTAssertGreaterThanOrEqual(log.retries, 1, "the subscription never met the lost connection")
 
@@ -207,23 +218,7 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
             c.close()
 
             // Corruption after a retry: the connections are ended while the handler holds 5.
-            let seen = PositionBox()
-            let held = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
-            let sub = store.subscribe(from: 1, pollInterval: 0.02) { e in
-                seen.add(e.position)
-                if e.position == 5 {
-                    held.signal()
-                    release.wait()
-                }
-                return true
-            }
-            XCTAssertEqual(held.wait(timeout: .now() + 30), .success)
-            try refuseConnections(url, true)
-            try terminateConnections(url)
-            release.signal()
-            wait { log.retries >= 1 }
-            try refuseConnections(url, false)
+            let (sub, seen) = try subscribeThroughAnOutage(store, url: url, holdingAt: 5, log: log)
             let error = sub.failure(within: 30) as? StoreError
             XCTAssertEqual(error?.code, .corruption, "\(String(describing: error))")
             XCTAssertEqual(error?.message, "position 150 is missing (the next event stored is at position 151)")

@@ -12,6 +12,12 @@ import XCTest
 /// on a swap, show a REPEATABLE READ reader empty tables; and `--only` must not fail on rows
 /// that reference a projector left behind.
 final class SinkSafetyTests: SinkTestCase {
+    /// How many of `deploylog_read_next` and `deploylog_read_old` exist.
+    static func shadowSchemas(on c: PostgresConnection) throws -> Int64 {
+        try c.query("SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploylog_read_next', 'deploylog_read_old')")[0]
+            .int64(0)
+    }
+
     /// A catch-up runs the read model's SQL only when it changed (the schema's comment says
     /// which SQL made it): a reader holding a view open does not make it wait. With the SQL run
     /// every time, `CREATE OR REPLACE VIEW` would wait for the reader's lock and time out here.
@@ -117,9 +123,7 @@ final class SinkSafetyTests: SinkTestCase {
             XCTAssertTrue(e?.message.contains("deploylog_read.deployment_pipelines") == true, "\(error)")
         }
         XCTAssertEqual(try c.query("SELECT n FROM reports.pipeline_count")[0].int64(0), before)
-        let shadows = try c.query(
-            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploylog_read_next', 'deploylog_read_old')")
-        XCTAssertEqual(try shadows[0].int64(0), 0)
+        XCTAssertEqual(try Self.shadowSchemas(on: c), 0)
         try sink().rebuild()  // a plain rebuild keeps the tables, and the view with them
         XCTAssertEqual(try c.query("SELECT n FROM reports.pipeline_count")[0].int64(0), before)
     }
@@ -145,9 +149,7 @@ final class SinkSafetyTests: SinkTestCase {
         }
         XCTAssertGreaterThan(try c.query("SELECT n FROM deploylog_read.my_counts")[0].int64(0), 0)
         XCTAssertEqual(try checkpoints(on: c), checkpointsBefore)
-        let shadows = try c.query(
-            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploylog_read_next', 'deploylog_read_old')")
-        XCTAssertEqual(try shadows[0].int64(0), 0)
+        XCTAssertEqual(try Self.shadowSchemas(on: c), 0)
         // A plain rebuild keeps both (the index set aside while the table loads, then rebuilt).
         try sink().rebuild()
         XCTAssertGreaterThan(try c.query("SELECT n FROM deploylog_read.my_counts")[0].int64(0), 0)
