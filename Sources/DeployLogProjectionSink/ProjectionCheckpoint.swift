@@ -87,7 +87,9 @@ public struct ProjectorStatus: Sendable, Equatable {
     public var checkpoint: ProjectionCheckpoint?
     /// The log's head.
     public var head: Int64
-    /// Events between the checkpoint and the head (the whole log when there is no checkpoint).
+    /// The events a catch-up would fold for it: those between the checkpoint and the head,
+    /// the whole log when there is no checkpoint or it must be rebuilt (a checkpoint of another
+    /// version or another log: its position says nothing about this log).
     public var behind: Int64
     public var state: State
 

@@ -129,15 +129,15 @@ public final class ProjectionSink {
         let checkpoints = try ProjectionCheckpoint.readAll(schema: schema, on: connection)
         return try SinkProjector.allCases.map { p in
             let checkpoint = checkpoints[p.name]
-            let state: ProjectorStatus.State =
+            let (state, behind): (ProjectorStatus.State, Int64) =
                 switch try plan(p, checkpoint, head: head) {
-                case .upToDate: .upToDate
-                case .incremental: .behind
-                case .rebuild(let reason): checkpoint == nil ? .notBuilt : .rebuildNeeded(reason)
+                case .upToDate: (.upToDate, 0)
+                case .incremental(let from): (.behind, head.position - from)
+                case .rebuild(let reason): (checkpoint == nil ? .notBuilt : .rebuildNeeded(reason), head.position)
                 }
             return ProjectorStatus(
-                projector: p, codeVersion: p.version, checkpoint: checkpoint, head: head.position,
-                behind: max(0, head.position - (checkpoint?.position ?? 0)), state: state)
+                projector: p, codeVersion: p.version, checkpoint: checkpoint, head: head.position, behind: behind,
+                state: state)
         }
     }
 

@@ -80,6 +80,11 @@ final class CatchUpTests: SinkTestCase {
         XCTAssertEqual(statuses[0].state, .rebuildNeeded("built by version 0, the code's is 1"))
         guard case .rebuildNeeded(let why) = statuses[4].state else { return XCTFail("\(statuses[4])") }
         XCTAssertTrue(why.contains("another log"), why)
+        // Both are rebuilt from the whole log, whatever their checkpoint's position says.
+        let head = try store.head().position
+        XCTAssertEqual(statuses[0].behind, head)
+        XCTAssertEqual(statuses[4].behind, head)
+        XCTAssertEqual(statuses[2].behind, 0)
 
         let report = try s.catchUp()
         let actions = Dictionary(uniqueKeysWithValues: report.entries.map { ($0.projector, $0.action) })
