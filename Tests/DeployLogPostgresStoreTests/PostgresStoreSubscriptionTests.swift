@@ -19,6 +19,14 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
             eventId: derivedEventID(from: Array("event \(i)".utf8)))
     }
 
+    /// Store options whose logger writes to `log`, with pages of `pageSize` rows when given.
+    private static func options(logging log: LogCapture, pageSize: Int? = nil) -> PostgresStore.Options {
+        var options = PostgresStore.Options()
+        if let pageSize { options.readPageSize = pageSize }
+        options.logger = Logger(label: "test") { _ in log.handler() }
+        return options
+    }
+
     /// Ends every server process of the database at `url` (the subscriber's, the writer's idle
     /// ones), from a connection to the server's own database, and waits until they are gone.
     private func terminateConnections(_ url: String) throws {
@@ -114,10 +122,7 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
     func testASubscriptionSurvivesLostConnectionsInHistoryAndLive() throws {
         try withTestDatabase(prefix: "pgstore_sub_lost") { url in
             let log = LogCapture()
-            var options = PostgresStore.Options()
-            options.readPageSize = 50
-            options.logger = Logger(label: "test") { _ in log.handler() }
-            let store = try PostgresStore.create(url: url, options: options)
+            let store = try PostgresStore.create(url: url, options: Self.options(logging: log, pageSize: 50))
             let writer = try PostgresStore.open(url: url)
             try writer.append((0..<1000).map(event))
 
@@ -162,10 +167,8 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
     /// the subscription at once, without error.
     func testCancelIsPromptWhileRetrying() throws {
         let log = LogCapture()
-        var options = PostgresStore.Options()
-        options.logger = Logger(label: "test") { _ in log.handler() }
         try withTestDatabase(prefix: "pgstore_sub_cancel") { url in
-            let store = try PostgresStore.create(url: url, options: options)
+            let store = try PostgresStore.create(url: url, options: Self.options(logging: log))
             try store.append((0..<3).map(event))
             let seen = PositionBox()
             let sub = store.subscribe(from: 1, pollInterval: 0.02) { e in
@@ -203,10 +206,7 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
     func testOtherErrorsStillEndTheSubscription() throws {
         try withTestDatabase(prefix: "pgstore_sub_errors") { url in
             let log = LogCapture()
-            var options = PostgresStore.Options()
-            options.readPageSize = 10
-            options.logger = Logger(label: "test") { _ in log.handler() }
-            let store = try PostgresStore.create(url: url, options: options)
+            let store = try PostgresStore.create(url: url, options: Self.options(logging: log, pageSize: 10))
             try store.append((0..<200).map(event))
             let c = try PostgresConnection(url)
             try c.execute(

@@ -55,9 +55,15 @@ public struct EventRegistry: Sendable {
                 "schemaVersion \(schemaVersion): must be 1 or more")
         }
         guard let eventType = typesByName[type] else { return }
-        _ = try decodeOpened(eventType, schemaVersion: schemaVersion, data: data)
-        let (version, current) = try upcast(type: type, schemaVersion: schemaVersion, data: data)
-        try Self.checkLengths(of: eventType, current, type: type, schemaVersion: version)
+        try validateOpened(eventType, schemaVersion: schemaVersion, data: data)
+    }
+
+    /// Decodes `data` as an `E` and checks its lengths, on the data upcast once.
+    private func validateOpened<E: DeployLogEvent>(
+        _: E.Type, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) {
+        let current = try upcastAndDecode(E.self, schemaVersion: schemaVersion, data: data).data
+        try Self.checkLengths(of: E.self, current, type: E.eventType, schemaVersion: E.schemaVersion)
     }
 
     /// Throws `.invalidData` for the first string of `data` longer than its field's
@@ -75,6 +81,13 @@ public struct EventRegistry: Sendable {
 
     /// Decodes `data` written with `schemaVersion` as an `E`, upcasting it first.
     public func decode<E: DeployLogEvent>(_: E.Type, schemaVersion: Int, data: JSONValue) throws(CatalogError) -> E {
+        try upcastAndDecode(E.self, schemaVersion: schemaVersion, data: data).event
+    }
+
+    /// `decode`, also returning the data in the current version's shape.
+    private func upcastAndDecode<E: DeployLogEvent>(
+        _: E.Type, schemaVersion: Int, data: JSONValue
+    ) throws(CatalogError) -> (event: E, data: JSONValue) {
         try checkVersion(type: E.eventType, schemaVersion: schemaVersion, current: E.schemaVersion)
         let (version, current) = try upcast(
             type: E.eventType, schemaVersion: schemaVersion, data: data, to: E.schemaVersion)
@@ -89,7 +102,7 @@ public struct EventRegistry: Sendable {
                 "data: expected object, found \(current.typeName)")
         }
         do {
-            return try JSONValueDecoder().decode(E.self, from: current)
+            return (try JSONValueDecoder().decode(E.self, from: current), current)
         } catch {
             var message = JSONValueDecoder.describe(error, root: "data")
             if version != schemaVersion { message += " (after upcasting from schemaVersion \(schemaVersion))" }
