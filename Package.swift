@@ -46,10 +46,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
-        // libpq: connections, prepared statements, binary parameters and results, COPY.
+        // libpq: connections, prepared statements, binary parameters and results, COPY. (The
+        // events library only for `CredentialRedaction`: one finder of passwords for the log and
+        // for every address shown.)
         .target(
             name: "DeployLogPostgres",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibPQ", "DeployLogEvents", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming),
         // The projectors: pure folds of the log into the seed's read models, point-in-time state.
         .target(

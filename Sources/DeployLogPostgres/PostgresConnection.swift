@@ -1,4 +1,5 @@
 public import Logging
+import DeployLogEvents
 import Foundation
 
 /// One connection to PostgreSQL through libpq, owning its `PGconn` (closed in `deinit`).
@@ -38,10 +39,22 @@ public final class PostgresConnection {
         self.logger = logger
         notices = NoticeSink(logger: logger)
         var secrets = PostgresURL.rawPasswords(in: connectionString)
+        if connectionString.contains("://") && !PostgresURL.isURL(connectionString) {
+            throw PostgresError(
+                .connection,
+                "invalid connection string \(address): not a postgres:// or postgresql:// URL, nor keyword=value conninfo")
+        }
+        if let problem = PostgresURL.credentialProblem(connectionString) {
+            throw PostgresError(.connection, "invalid connection string \(address): \(problem)")
+        }
         switch LibPQ.parseConninfo(connectionString) {
         case .failure(let error):
             let message = Self.scrub(error.message, secrets)
-            throw PostgresError(.connection, "invalid connection string \(address): \(message)")
+            // conninfo that libpq cannot parse is not shown: where its password is (after a
+            // word without `=`, say) is exactly what could not be read. A URL is: its
+            // credentials are found by position.
+            let shown = PostgresURL.isURL(connectionString) ? " \(address)" : ""
+            throw PostgresError(.connection, "invalid connection string\(shown): \(message)")
         case .success(let options):
             secrets += options.filter { $0.0 == "password" && !$0.1.isEmpty }.map(\.1)
         }
@@ -263,7 +276,7 @@ public final class PostgresConnection {
     static func scrub(_ message: String, _ secrets: [String]) -> String {
         var message = message
         for secret in secrets where !secret.isEmpty { message = message.replacing(secret, with: "***") }
-        return message
+        return CredentialRedaction.mask(string: message)
     }
 }
 

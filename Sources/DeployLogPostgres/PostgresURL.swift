@@ -1,3 +1,5 @@
+import DeployLogEvents
+
 /// Connection strings for display: libpq accepts a URL (`postgres://user:secret@host:5432/db?sslmode=require`)
 /// or a conninfo string (`host=… user=… password=secret`); either may carry a password, which
 /// must never reach a log, an error message or an event.
@@ -19,86 +21,37 @@ public enum PostgresURL {
 
     /// `string` with any password replaced by `***`: the `user:password@` part and a
     /// `password=` query parameter of a URL, or the `password=` keyword of conninfo. Everything
-    /// else (host, port, database, user, `sslmode` …) is kept.
+    /// else (host, port, database, user, `sslmode` …) is kept. A string with `://` in it is read
+    /// as a URL whatever its scheme (`postgress://…`, ` postgres://…`), so that a mistyped one
+    /// is still redacted; see `CredentialRedaction` for the rules, which can only hide more
+    /// than the password, never less.
     public static func redacted(_ string: String) -> String {
-        var result = string
-        for range in passwordRanges(in: string).reversed() where !range.isEmpty {
-            result.replaceSubrange(range, with: "***")
-        }
-        return result
+        CredentialRedaction.mask(string: string, wholeURL: string.contains("://"))
     }
 
     /// The password as written in `string` (still percent-encoded or quoted), if any.
     static func rawPasswords(in string: String) -> [String] {
-        passwordRanges(in: string).filter { !$0.isEmpty }.map { String(string[$0]) }
+        CredentialRedaction.passwords(in: string, wholeURL: string.contains("://"))
     }
 
-    /// Where passwords are written in `string`, in order.
-    static func passwordRanges(in string: String) -> [Range<String.Index>] {
-        isURL(string) ? urlPasswordRanges(string) : conninfoPasswordRanges(string)
-    }
-
-    /// The password of the credentials (`user:password@`) and of a `password=` query
-    /// parameter. libpq reads credentials up to the first `@` before any `/`; this takes them
-    /// up to the last `@` before the query instead, so that a malformed URL (a `/` or `@` left
-    /// unencoded in the password, which libpq reads as a host and port) is redacted too. It
-    /// can only hide more than the password, never less.
-    private static func urlPasswordRanges(_ s: String) -> [Range<String.Index>] {
-        var ranges: [Range<String.Index>] = []
-        guard let schemeEnd = s.firstRange(of: "://")?.upperBound else { return ranges }
-        let index = s[schemeEnd...].firstIndex(of: "?") ?? s.endIndex
-        if let at = s[schemeEnd..<index].lastIndex(of: "@"), let colon = s[schemeEnd..<at].firstIndex(of: ":") {
-            ranges.append(s.index(after: colon)..<at)
+    /// Why libpq would read the credentials of the URL `string` differently from `redacted`,
+    /// or nil. libpq ends them at the first `@` before the first `/`: a password holding an
+    /// unencoded `@` or `/` is cut there, and the rest read as a host, port or database, which
+    /// its error messages then quote (a part of the password that no scrub can find). Such a
+    /// URL is refused before libpq sees it.
+    public static func credentialProblem(_ string: String) -> String? {
+        guard isURL(string), let schemeEnd = string.firstRange(of: "://")?.upperBound else { return nil }
+        let rest = string.utf8[schemeEnd...]
+        let firstSlash = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+        let query = rest.firstIndex(of: UInt8(ascii: "?")) ?? rest.endIndex
+        let ats = rest[..<firstSlash].filter { $0 == UInt8(ascii: "@") }.count
+        if ats > 1 {
+            return "the user or password holds an unencoded '@' (write it as %40)"
         }
-        if let question = s[index...].firstIndex(of: "?") {
-            var start = s.index(after: question)
-            while start < s.endIndex {
-                let end = s[start...].firstIndex(of: "&") ?? s.endIndex
-                let pair = s[start..<end]
-                if let equals = pair.firstIndex(of: "="), pair[..<equals] == "password" {
-                    ranges.append(s.index(after: equals)..<end)
-                }
-                start = end < s.endIndex ? s.index(after: end) : end
-            }
+        if ats == 0, firstSlash < query, rest[firstSlash..<query].contains(UInt8(ascii: "@")) {
+            return "an '@' after the first '/': the user or password holds an unencoded '/' (write it as %2F), "
+                + "or the database name an '@' (%40)"
         }
-        return ranges
-    }
-
-    /// conninfo: `keyword = value` pairs separated by spaces; a value is either bare (up to
-    /// whitespace, backslash escapes) or single-quoted (backslash escapes `\'` and `\\`).
-    private static func conninfoPasswordRanges(_ s: String) -> [Range<String.Index>] {
-        var ranges: [Range<String.Index>] = []
-        var index = s.startIndex
-        func skipSpaces() { while index < s.endIndex, s[index].isWhitespace { index = s.index(after: index) } }
-        while index < s.endIndex {
-            skipSpaces()
-            let keywordStart = index
-            while index < s.endIndex, s[index] != "=", !s[index].isWhitespace { index = s.index(after: index) }
-            let keyword = s[keywordStart..<index]
-            skipSpaces()
-            guard index < s.endIndex, s[index] == "=" else { break }
-            index = s.index(after: index)
-            skipSpaces()
-            var valueStart = index
-            var valueEnd = index
-            if index < s.endIndex, s[index] == "'" {
-                index = s.index(after: index)
-                valueStart = index
-                while index < s.endIndex, s[index] != "'" {
-                    if s[index] == "\\" { index = s.index(after: index) }
-                    if index < s.endIndex { index = s.index(after: index) }
-                }
-                valueEnd = index
-                if index < s.endIndex { index = s.index(after: index) }
-            } else {
-                while index < s.endIndex, !s[index].isWhitespace {
-                    if s[index] == "\\" { index = s.index(after: index) }
-                    if index < s.endIndex { index = s.index(after: index) }
-                }
-                valueEnd = index
-            }
-            if keyword == "password" { ranges.append(valueStart..<valueEnd) }
-        }
-        return ranges
+        return nil
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeployLogEngine
 import DeployLogEvents
+import DeployLogPostgres
 import DeployLogProjections
 import DeployLogStore
 import Foundation
@@ -88,8 +89,9 @@ struct EnvSetCommand: ParsableCommand {
         for c in config where !c.contains("=") || c.hasPrefix("=") {
             throw ValidationError("--config '\(c)' must be KEY=VALUE")
         }
-        if let url, !url.isEmpty, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
-            throw ValidationError("--url must be a postgres:// or postgresql:// URL")
+        if let url, !url.isEmpty {
+            if !PostgresURL.isURL(url) { throw ValidationError("--url must be a postgres:// or postgresql:// URL") }
+            if let problem = PostgresURL.credentialProblem(url) { throw ValidationError("--url: \(problem)") }
         }
     }
 

@@ -48,7 +48,15 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if address == nil { throw ValidationError("give --database URL or set \(Self.environmentVariable)") }
+        guard let address else { throw ValidationError("give --database URL or set \(Self.environmentVariable)") }
+        let lower = address.prefix(11).lowercased()
+        if (address.contains("://") || lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:"))
+            && !PostgresURL.isURL(address)
+        {
+            // Never echo the address: it may hold a password.
+            throw ValidationError("--database must be a postgres:// (postgresql://) URL or keyword=value conninfo")
+        }
+        if let problem = PostgresURL.credentialProblem(address) { throw ValidationError("--database: \(problem)") }
     }
 
     /// The sink over `store`, connected to the database.
@@ -66,6 +74,8 @@ struct DatabaseOptions: ParsableArguments {
 /// statuses in `ProjectCommand`). PostgreSQL's messages never hold the password.
 func projectError(_ error: any Error) -> CLIError {
     switch error {
+    case let e as PostgresError where e.kind == .connection && e.message.hasPrefix("invalid connection string"):
+        return CLIError(.usage, "--database: \(e.message)")
     case let e as PostgresError where e.kind == .connection:
         return CLIError(.locked, "database unavailable: \(e.message)")
     case let e as PostgresError:

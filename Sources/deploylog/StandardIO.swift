@@ -1,3 +1,4 @@
+import DeployLogEvents
 import Foundation
 
 #if canImport(Glibc)
@@ -27,7 +28,9 @@ enum StandardIO {
     static func reportError(_ message: String) {
         // One line, whatever the message holds.
         let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-        writeError("deploylog: \(flat)\n")
+        // Whatever said it (the argument parser echoing a stray URL, a library's error), a
+        // password is never printed.
+        writeError("deploylog: \(CredentialRedaction.mask(string: flat))\n")
     }
 
     /// Writes every byte of `bytes` to `fd`, retrying on EINTR and short writes. Gives up

@@ -27,11 +27,19 @@ struct StoreOptions: ParsableArguments {
         try Self.check(address, option: "--store")
     }
 
-    /// Refuses addresses that are neither a directory path nor a PostgreSQL URL.
+    /// Refuses addresses that are neither a directory path nor a PostgreSQL URL: anything with
+    /// `://` or starting `postgres:`/`postgresql:` (a slash missing) that is not a URL, rather
+    /// than taking it for a directory and creating one named after the password; and a URL
+    /// whose password libpq would read differently (`PostgresURL.credentialProblem`).
     static func check(_ address: String, option: String) throws {
-        if address.contains("://") && !PostgresStoreAddress.isPostgres(address) {
+        let lower = address.prefix(11).lowercased()
+        let looksLikeAURL = address.contains("://") || lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:")
+        if looksLikeAURL && !PostgresStoreAddress.isPostgres(address) {
             // Never echo the address: it may hold a password.
             throw ValidationError("\(option) must be a directory path or a postgres:// (postgresql://) URL")
+        }
+        if let problem = PostgresURL.credentialProblem(address) {
+            throw ValidationError("\(option): \(problem)")
         }
     }
 

@@ -29,6 +29,32 @@ final class UsageTests: CLITestCase {
         assertFailure(try deploylog(["--store", "http://deployer:hunter2@db/x", "log"]), 64, "postgres://")
     }
 
+    /// A mistyped or malformed address is a usage error (64) in one line, its password never
+    /// printed, and nothing created: not a directory named after it, not a connection attempt
+    /// whose error quotes part of the password.
+    func testMistypedAndMalformedAddressesAreUsageErrorsThatNeverPrintThePassword() throws {
+        let secret = "hunter"
+        try storeOK("init")
+        for (args, fragment) in [
+            (["--store", "postgres:/app:\(secret)2@db/x", "log"], "--store"),  // a slash missing
+            (["--store", "PostgreSQL:app:\(secret)2@db/x", "init"], "--store"),
+            (["--store", "postgres://app:\(secret)/2@127.0.0.1:1/x", "log"], "%2F"),  // libpq: host app, port hunter
+            (["--store", "postgresql://app:\(secret)@2@127.0.0.1:1/x", "log"], "%40"),  // libpq: host 2@127.0.0.1
+            (["--store", storePath, "project", "status", "--database", "postgress://app:\(secret)2@db/x"], "--database"),
+            (["--store", storePath, "project", "status", "--database", " postgres://app:\(secret)2@db/x"], "--database"),
+            (["--store", storePath, "project", "status", "--database", "host=db junk password=\(secret)2"], "--database"),
+            (["--store", storePath, "project", "status", "--database", "postgres://app:\(secret)/2@db/x"], "%2F"),
+            (["log", "postgres://app:\(secret)2@db/x"], "Unexpected argument"),  // --store forgotten
+            (["--store", storePath, "env", "set", "staging", "--url", "postgres://app:\(secret)/2@db/x"], "%2F"),
+        ] {
+            let r = try deploylog(args)
+            assertFailure(r, 64, fragment)
+            XCTAssertFalse(r.stderr.contains(secret), "\(args): \(r.stderr)")
+        }
+        let made = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        XCTAssertFalse(made.contains { $0.lowercased().hasPrefix("postgres") }, "\(made)")
+    }
+
     func testAMissingStoreIsNotFound() throws {
         assertFailure(try store("log"), 66, "no deploylog store", storePath)
         assertFailure(try store("append", stdin: "{}".data), 66, "no deploylog store")

@@ -74,6 +74,41 @@ final class EnvelopeTests: XCTestCase {
         XCTAssertEqual(CredentialRedaction.redact(string: "postgres://app@db/x"), "postgres://app@db/x")
     }
 
+    /// Every form a password takes in a URL or conninfo, as libpq reads them, is cut before the
+    /// log: query parameters, `?` `#` `/` `@` left unencoded in the password, spaces around `=`,
+    /// a URL in a sentence; and what is not a password is kept.
+    func testPasswordsInEveryFormLibpqReadsAreStripped() {
+        let stripped = [
+            ("postgres://app@db/st?password=s3cret", "postgres://app@db/st"),
+            ("postgres://app@db/st?sslmode=require&password=s3cret", "postgres://app@db/st?sslmode=require"),
+            ("postgres://app@db/st?password=s3cret&sslmode=require", "postgres://app@db/st?sslmode=require"),
+            ("postgresql://db:5432?user=app&password=s3cret", "postgresql://db:5432?user=app"),
+            ("postgres://app:pa?s3cret@db/x", "postgres://app@db/x"),
+            ("postgres://app:pa#s3cret@db/x?sslmode=require", "postgres://app@db/x?sslmode=require"),
+            ("postgres://app:pa/s3cret@db/x", "postgres://app@db/x"),
+            ("POSTGRES://app:pa@s3cret@db/x", "POSTGRES://app@db/x"),
+            ("host=db password = s3cret dbname=x", "host=db dbname=x"),
+            ("host=db password='s3 cret'", "host=db"),
+            ("run psql 'postgres://u:s3cret@h/d' now", "run psql 'postgres://u@h/d' now"),
+            ("connect with password=s3cret", "connect with"),
+            ("a https://ci:s3cret@ci.example.com/hook b", "a https://ci@ci.example.com/hook b"),
+        ]
+        for (text, expected) in stripped {
+            XCTAssertEqual(CredentialRedaction.redact(string: text), expected, text)
+        }
+        for kept in [
+            "see https://example.com/a:b@c for docs", "https://host/x?y=a@b", "postgres://app@db/x",
+            "postgresql://host:5432/db?application_name=a:b@c", "the password policy", "passwords=none",
+        ] {
+            XCTAssertEqual(CredentialRedaction.redact(string: kept), kept)
+        }
+        XCTAssertEqual(CredentialRedaction.mask(string: "postgres://app:pa?s3cret@db/x"), "postgres://app:***@db/x")
+        XCTAssertEqual(
+            CredentialRedaction.mask(string: "failed: postgres://a:s3cret@h/d?password=s3cret and host=h password=s3cret"),
+            "failed: postgres://a:***@h/d?password=*** and host=h password=***")
+        XCTAssertEqual(CredentialRedaction.mask(string: "postgres://app:***@db/x"), "postgres://app:***@db/x")
+    }
+
     func testTimestampsParseOffsetsAndPrintCanonically() {
         XCTAssertEqual(Timestamp(iso8601: "1970-01-01T00:00:00Z")?.microseconds, 0)
         XCTAssertEqual(Timestamp(iso8601: "2026-11-20T17:15:02.5+07:00")?.canonicalText, "2026-11-20T10:15:02.500000Z")

@@ -22,6 +22,44 @@ final class PostgresURLTests: XCTestCase {
         XCTAssertEqual(PostgresURL.redacted("postgresql://u:p@ss@h/db?sslmode=require"), "postgresql://u:***@h/db?sslmode=require")
     }
 
+    /// libpq ends the credentials at the first `@` before any `/`, so `?` and `#` may be in a
+    /// password; a mistyped scheme is still redacted; conninfo with a word that is not a pair.
+    func testRedactsPasswordsLibpqAcceptsAndMistypedURLs() {
+        XCTAssertEqual(PostgresURL.redacted("postgres://app:pa?ss@db/x"), "postgres://app:***@db/x")
+        XCTAssertEqual(PostgresURL.redacted("postgres://app:pa#ss@db/x?sslmode=require"), "postgres://app:***@db/x?sslmode=require")
+        XCTAssertEqual(PostgresURL.redacted("postgress://app:s3cret@db/x"), "postgress://app:***@db/x")
+        XCTAssertEqual(PostgresURL.redacted(" postgres://app:s3cret@db/x"), " postgres://app:***@db/x")
+        XCTAssertEqual(PostgresURL.redacted("host=db junk password=s3cret"), "host=db junk password=***")
+    }
+
+    /// A URL whose credentials libpq would cut short (an unencoded `@` or `/`) is named, so that
+    /// it is refused before libpq quotes part of the password as a host or port.
+    func testCredentialProblemsAreFound() {
+        XCTAssertNotNil(PostgresURL.credentialProblem("postgres://u:pa/ss@h/db"))
+        XCTAssertNotNil(PostgresURL.credentialProblem("postgresql://u:p@ss@h/db"))
+        for fine in [
+            "postgres://u:pa?ss@h/db", "postgres://u:p%40ss@h/db", "postgres://h/db?application_name=a@b",
+            "postgresql:///db?host=/tmp", "postgres://u@h", "host=db password=a@b/c",
+        ] {
+            XCTAssertNil(PostgresURL.credentialProblem(fine), fine)
+        }
+    }
+
+    /// Refused before connecting, and the error holds no part of the password.
+    func testMalformedAddressesAreRefusedWithoutAnyPartOfThePassword() {
+        for (address, part) in [
+            ("postgres://u:hunter/2@127.0.0.1:1/db", "hunter"), ("postgresql://u:p@ss@127.0.0.1:1/db", "ss@"),
+            ("postgress://app:s3cret@db/x", "s3cret"), ("host=db junk password=s3cret", "s3cret"),
+            ("host=db password s3cret", "s3cret"),
+        ] {
+            XCTAssertThrowsError(try PostgresConnection(address)) { error in
+                let message = (error as? PostgresError)?.message ?? "\(error)"
+                XCTAssertTrue(message.hasPrefix("invalid connection string"), message)
+                XCTAssertFalse(message.contains(part), message)
+            }
+        }
+    }
+
     func testKeepsURLsWithoutPasswords() {
         for url in [
             "postgresql://postgres@127.0.0.1:5432/postgres", "postgres://host/db", "postgresql://",
