@@ -24,13 +24,25 @@ struct CopyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The store to copy to (created when missing).", valueName: "path|url"))
     var to: String
 
-    @Option(help: ArgumentHelp("Events per atomic batch.", valueName: "n"))
+    @Option(help: ArgumentHelp("Events per atomic batch (1 to 1000000).", valueName: "n"))
     var batch: Int = 10_000
+
+    /// The largest `--batch`. A batch is held in memory and written in one transaction: a
+    /// million events already holds hundreds of megabytes and gains nothing over 10,000 (the
+    /// per-batch cost is one round trip); past it a typo would only exhaust memory, or trap
+    /// when reserving it, instead of being refused.
+    static let maximumBatch = 1_000_000
+    /// The most events reserved for up front: a large `--batch` grows the buffer as events
+    /// arrive instead of allocating it all before the first read (a log smaller than the batch
+    /// never needs it).
+    static let reservedBatch = 10_000
 
     func validate() throws {
         try StoreOptions.check(from, option: "--from")
         try StoreOptions.check(to, option: "--to")
-        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if batch < 1 || batch > Self.maximumBatch {
+            throw ValidationError("--batch must be from 1 to \(Self.maximumBatch), got \(batch)")
+        }
         if from == to { throw ValidationError("--from and --to name the same store") }
     }
 
@@ -62,7 +74,7 @@ struct CopyCommand: ParsableCommand {
                 }
             }
             var pending = [RecordedEvent]()
-            pending.reserveCapacity(batch)
+            pending.reserveCapacity(min(batch, Self.reservedBatch))
             var done = start.position
             let total = sourceHead.position
             let batchSize = batch

@@ -69,6 +69,24 @@ final class UsageTests: CLITestCase {
         assertFailure(try store("checkpoint", "--position", "-3"), 64, "--position")
     }
 
+    /// `copy --batch` past its bound is a usage error before anything is opened or reserved (a
+    /// batch of Int.max used to trap in `reserveCapacity`, 100 million to exhaust memory).
+    func testCopyRefusesABatchTooLargeToHold() throws {
+        try makeStore(with: "".data)
+        let target = directory.appendingPathComponent("copy").path
+        for batch in ["9223372036854775807", "100000000", "1000001", "0"] {
+            let r = try deploylog(["copy", "--from", storePath, "--to", target, "--batch", batch])
+            assertFailure(r, 64, "--batch must be from 1 to 1000000, got \(batch)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: target), "--batch \(batch) created the target")
+        }
+        assertFailure(
+            try deploylog(["copy", "--from", storePath, "--to", target, "--batch", "99999999999999999999"]), 64,
+            "--batch")
+        XCTAssertTrue(
+            try deploylog(["copy", "--from", storePath, "--to", target, "--batch", "1000000"]).out.hasPrefix(
+                "copied 0 events"))
+    }
+
     func testAnEmptyStoreAndAnEmptyInput() throws {
         try storeOK("init")
         XCTAssertTrue(try storeOK("append", stdin: "\n\n".data).out.contains("appended 0 events"))
