@@ -6,7 +6,9 @@ import DeployLogStore
 extension ProjectionSink {
     /// Rebuilds every projector without taking the tables away from readers:
     ///
-    /// 1. drops what a crashed run left (`<schema>_next`, `<schema>_old`);
+    /// 1. drops what a crashed run left (`<schema>_next`, `<schema>_old`), refusing
+    ///    (`.conflict`, naming it) before anything changes while either name is taken by a
+    ///    schema that is not the sink's (`readModelMarker`);
     /// 2. folds the log and builds everything into `<schema>_next` (SQL, COPY, checkpoints), in
     ///    one transaction: readers do not see it;
     /// 3. folds what was appended meanwhile and, in one transaction, upserts it into the shadow,
@@ -29,12 +31,16 @@ extension ProjectionSink {
         try withLock { notes in
             let next = try PostgresIdentifier.quote(shadowSchema)
             let old = try PostgresIdentifier.quote(retiredSchema)
+            try refuseSchemasOfOthers([shadowSchema, retiredSchema], on: connection)
             try refuseOutsideDependents(on: connection)
+            // What is left of the two is the sink's (checked just above): leftovers a reader
+            // held when `withLock` tried them.
             try connection.query("DROP SCHEMA IF EXISTS \(next) CASCADE")
             try connection.query("DROP SCHEMA IF EXISTS \(old) CASCADE")
 
             var (built, projections) = try fold()
             var entries = try connection.transaction(isolation: .readCommitted) { c in
+                try createShadow(on: c)
                 try createReadModel(in: shadowSchema, always: true, on: c)
                 var entries: [SinkReport.Entry] = []
                 for p in SinkProjector.allCases {
@@ -78,10 +84,16 @@ extension ProjectionSink {
                     let exists = try c.query(
                         "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(schema)])
                     if try exists[0].bool(0) {
+                        try refuseSchemasOfOthers([retiredSchema], on: c)
                         try refuseOutsideDependents(on: c)
                         try refuseObjectsOfTheirOwn(on: c)
                         try copyPrivileges(on: c)
                         try c.query("ALTER SCHEMA \(current) RENAME TO \(old)")
+                        // The old tables are dropped as the sink's leftover, now or by a later
+                        // operation: a live schema made before schemas were marked must be too.
+                        if try existingSchemas([retiredSchema], on: c).first?.ours != true {
+                            try mark(retiredSchema, on: c)
+                        }
                     }
                     try c.query("ALTER SCHEMA \(next) RENAME TO \(current)")
                     try pinFunctions(to: schema, on: c)
@@ -98,6 +110,38 @@ extension ProjectionSink {
             try dropLeftovers(waiting: "5s")
             return SinkReport(schema: schema, head: built, entries: entries, notes: notes)
         }
+    }
+
+    /// Creates the empty shadow schema and marks it as the sink's in the transaction that
+    /// creates it, so that whatever becomes of the rebuild the shadow is never taken for
+    /// someone else's, nor someone else's for it: a schema of that name made since
+    /// `refuseSchemasOfOthers` looked is refused (`.conflict`), not built into.
+    func createShadow(on c: PostgresConnection) throws {
+        do {
+            try c.query("CREATE SCHEMA \(try PostgresIdentifier.quote(shadowSchema))")
+        } catch let error as PostgresError where error.sqlState == "42P06" {  // duplicate_schema
+            throw takenByOthers(shadowSchema)
+        }
+        try mark(shadowSchema, on: c)
+    }
+
+    /// Throws `.conflict` when one of `names` (`<schema>_next`, `<schema>_old`) exists and is
+    /// not the sink's: the swap needs the names, and must not drop someone's schema to get
+    /// them.
+    func refuseSchemasOfOthers(_ names: [String], on c: PostgresConnection) throws {
+        if let taken = try existingSchemas(names, on: c).first(where: { !$0.ours }) {
+            throw takenByOthers(taken.name)
+        }
+    }
+
+    /// The refusal of `refuseSchemasOfOthers`, naming `name`.
+    func takenByOthers(_ name: String) -> ProjectionSinkError {
+        let role = name == shadowSchema ? "to build the new tables in" : "to move the old tables to"
+        return ProjectionSinkError(
+            .conflict,
+            "schema \(name) exists and was not made by the projection sink (its comment is not \"\(Self.readModelMarker)…\"): "
+                + "a zero-downtime rebuild of \(schema) needs that name \(role); rename or drop it, "
+                + "or rebuild without --zero-downtime")
     }
 
     /// Throws `.conflict` when an object outside the schema depends on one of its tables or

@@ -63,6 +63,15 @@ public final class ProjectionSink {
     /// The schema the replaced tables are moved to, then dropped.
     var retiredSchema: String { schema + "_old" }
 
+    /// How the comment of every schema the sink makes begins (`readModelComment`). The sink
+    /// drops a `<schema>_next` or `<schema>_old` only when its comment begins so: those names
+    /// are ordinary ones, and a schema of someone's own that happens to bear one must not go
+    /// with a `DROP SCHEMA … CASCADE`. (A prefix, not the whole comment: a leftover of a build
+    /// whose SQL differed is the sink's too.)
+    static let readModelMarker = "deploylog read model "
+    /// The comment of a schema the sink made: the marker and which SQL made it.
+    static var readModelComment: String { readModelMarker + ProjectionSQL.version }
+
     // MARK: Operations
 
     /// Rebuilds `only` those projectors (nil: all), and the projectors whose tables reference
@@ -224,7 +233,7 @@ public final class ProjectionSink {
     /// report the catch-up itself waits for).
     func createReadModel(in schema: String, always: Bool, on c: PostgresConnection) throws {
         let quoted = try PostgresIdentifier.quote(schema)
-        let comment = "deploylog read model " + ProjectionSQL.version
+        let comment = Self.readModelComment
         if !always {
             let current = try c.query(
                 "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1", [.text(schema)])
@@ -241,11 +250,28 @@ public final class ProjectionSink {
         }
         try c.execute(script: ProjectionCheckpoint.createTable)
         try pinFunctions(to: schema, on: c)
+        try mark(schema, on: c)
+    }
+
+    /// Sets the comment of `schema` to `readModelComment`: which SQL made it, and that it is the
+    /// sink's (see `readModelMarker`).
+    func mark(_ schema: String, on c: PostgresConnection) throws {
         // COMMENT takes no parameters: the server quotes the name and the text.
         let statement = try c.query("SELECT format('COMMENT ON SCHEMA %I IS %L', $1::text, $2::text)", [
-            .text(schema), .text(comment),
+            .text(schema), .text(Self.readModelComment),
         ])
         try c.execute(script: try statement[0].string(0))
+    }
+
+    /// Which of `names` exist, in name order, and whether each is the sink's: its comment
+    /// begins with `readModelMarker`.
+    func existingSchemas(_ names: [String], on c: PostgresConnection) throws -> [(name: String, ours: Bool)] {
+        let rows = try c.query(
+            """
+            SELECT nspname::text, coalesce(left(obj_description(oid, 'pg_namespace'), length($2)) = $2, false)
+            FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1
+            """, [.array(names.map { .text($0) }, of: .text), .text(Self.readModelMarker)])
+        return try rows.map { (try $0.string(0), try $0.bool(1)) }
     }
 
     /// Makes the read model's functions (`get_deployment_health()`) find their tables in
@@ -302,12 +328,16 @@ public final class ProjectionSink {
     /// behind (under the lock, no other sink can be using them), or whose old tables a reader
     /// was still reading when it ended. A reader still reading them holds them: then they are
     /// left for a later run rather than waited for longer than `wait` ('100ms', '5s').
+    ///
+    /// Only the sink's own (`readModelMarker`): a schema of someone's that bears one of those
+    /// names is left alone (a zero-downtime rebuild refuses while it is there).
     func dropLeftovers(waiting wait: String = "100ms") throws {
-        let names = try connection.query(
-            "SELECT nspname::text FROM pg_namespace WHERE nspname IN ($1, $2) ORDER BY 1",
-            [.text(shadowSchema), .text(retiredSchema)])
-        for row in names {
-            let name = try row.string(0)
+        for (name, ours) in try existingSchemas([shadowSchema, retiredSchema], on: connection) {
+            guard ours else {
+                logger?.debug(
+                    "a schema named like a leftover is not the sink's; left alone", metadata: ["schema": "\(name)"])
+                continue
+            }
             do {
                 try connection.transaction(isolation: .readCommitted) { c in
                     try c.query("SELECT set_config('lock_timeout', $1, true)", [.text(wait)])

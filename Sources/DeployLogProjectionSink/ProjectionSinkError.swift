@@ -9,7 +9,8 @@ public struct ProjectionSinkError: Error, Sendable, Equatable, CustomStringConve
         /// The database's tables do not match the projectors' columns (an older read model).
         case schemaMismatch
         /// The operation would destroy something of the user's (a view of another schema on
-        /// the read model's tables, which a zero-downtime swap would drop).
+        /// the read model's tables, which a zero-downtime swap would drop), or needs a name the
+        /// user's schema holds (`<schema>_next`, `<schema>_old`).
         case conflict
         /// The log holds a string longer than its read-model column (`VARCHAR(n)`): an event
         /// appended before the catalog bounded the field.

@@ -139,7 +139,8 @@ struct ProjectRebuildCommand: ParsableCommand {
             one projector (and rollbacks with pipelines: its rows reference them); metrics has \
             only views, which are (re)created. --zero-downtime builds every table in a shadow \
             schema (<schema>_next), catches it up, and swaps it in with two schema renames in \
-            one transaction, while readers keep reading.
+            one transaction, while readers keep reading; it refuses (67) while a schema of your \
+            own is named <schema>_next or <schema>_old (the sink drops only those it made).
             """)
 
     @OptionGroup var storeOptions: StoreOptions

@@ -164,7 +164,11 @@ final class SinkSafetyTests: SinkTestCase {
         try append(Self.recentHistory(pipelines: 10))
         try sink().rebuild()
         let c = try connect()
-        try c.execute(script: "CREATE SCHEMA deploylog_read_old; CREATE TABLE deploylog_read_old.t (x int)")
+        try c.execute(
+            script: """
+                CREATE SCHEMA deploylog_read_old; CREATE TABLE deploylog_read_old.t (x int);
+                COMMENT ON SCHEMA deploylog_read_old IS '\(ProjectionSink.readModelComment)'
+                """)
         func leftovers() throws -> Int64 {
             try c.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'deploylog_read_old'")[0].int64(0)
         }
@@ -177,6 +181,96 @@ final class SinkSafetyTests: SinkTestCase {
         try reader.execute(script: "COMMIT")
         try sink().catchUp()
         XCTAssertEqual(try leftovers(), 0)
+    }
+
+    /// A schema of someone's own named like the sink's leftovers (`<schema>_old`,
+    /// `<schema>_next`, without the sink's comment) is not the sink's to drop: it survives a
+    /// catch-up and a rebuild.
+    func testSchemasOfTheirOwnNamedLikeLeftoversAreLeftAlone() throws {
+        try append(Self.recentHistory(pipelines: 10))
+        let c = try connect()
+        try sink(schema: "analytics").rebuild()
+        try c.execute(
+            script: """
+                CREATE SCHEMA analytics_old; CREATE TABLE analytics_old.kept AS SELECT generate_series(1, 3) AS n;
+                CREATE SCHEMA analytics_next; CREATE TABLE analytics_next.kept AS SELECT generate_series(1, 5) AS n
+                """)
+        func kept() throws -> [Int64] {
+            try ["analytics_old", "analytics_next"].map { try c.query("SELECT count(*) FROM \($0).kept")[0].int64(0) }
+        }
+        try sink(schema: "analytics").catchUp()
+        XCTAssertEqual(try kept(), [3, 5], "after catch-up")
+        try sink(schema: "analytics").rebuild()
+        XCTAssertEqual(try kept(), [3, 5], "after rebuild")
+        XCTAssertEqual(try checkpoints(schema: "analytics", on: c).count, SinkProjector.allCases.count)
+    }
+
+    /// A zero-downtime rebuild needs `<schema>_next` and `<schema>_old`: while either is a
+    /// schema of someone's own it refuses (`.conflict`, naming it) and changes nothing, neither
+    /// that schema nor the live one.
+    func testAZeroDowntimeRebuildRefusesWhileTheNamesItNeedsAreTaken() throws {
+        let history = try Self.recentHistory(pipelines: 10)
+        try append(history.prefix(history.count / 2))
+        try sink(schema: "analytics").rebuild()
+        try append(history.dropFirst(history.count / 2))
+        let c = try connect()
+        let p = try Projections.fold(store)  // (for its tables' names and columns)
+        let rowsBefore = try actualRows(p, schema: "analytics", on: c)
+        let checkpointsBefore = try checkpoints(schema: "analytics", on: c)
+        for taken in ["analytics_next", "analytics_old"] {
+            try c.execute(
+                script: "CREATE SCHEMA \(taken); CREATE TABLE \(taken).kept AS SELECT generate_series(1, 4) AS n")
+            XCTAssertThrowsError(try sink(schema: "analytics").rebuildWithoutDowntime(), taken) { error in
+                let e = error as? ProjectionSinkError
+                XCTAssertEqual(e?.code, .conflict, "\(error)")
+                XCTAssertTrue(
+                    e?.message.hasPrefix("schema \(taken) exists and was not made by the projection sink") == true,
+                    "\(error)")
+                XCTAssertTrue(e?.message.contains("zero-downtime rebuild of analytics") == true, "\(error)")
+            }
+            XCTAssertEqual(try c.query("SELECT count(*) FROM \(taken).kept")[0].int64(0), 4, taken)
+            XCTAssertEqual(try checkpoints(schema: "analytics", on: c), checkpointsBefore, taken)
+            XCTAssertEqual(try actualRows(p, schema: "analytics", on: c), rowsBefore, taken)
+            let schemas = try c.query(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'analytics%' ORDER BY 1")
+            XCTAssertEqual(try schemas.map { try $0.string(0) }, ["analytics", taken], taken)
+            try c.execute(script: "DROP SCHEMA \(taken) CASCADE")
+        }
+        try sink(schema: "analytics").rebuildWithoutDowntime()  // with the names free, it goes ahead
+        XCTAssertEqual(try checkpoints(schema: "analytics", on: c)["pipelines"]?.position, try store.head().position)
+    }
+
+    /// What the sink makes under those names is marked as its own from the start and dropped
+    /// as a leftover: a shadow left by a zero-downtime rebuild interrupted after building it,
+    /// or before its swap committed; and the old schema a swap retired (here one made before
+    /// schemas were marked), left behind because a reader still held its tables.
+    func testLeftoversOfTheSinksOwnAreMarkedAndDropped() throws {
+        try append(Self.recentHistory(pipelines: 10))
+        try sink().rebuild()
+        let c = try connect()
+        func comment(_ schema: String) throws -> String? {
+            let rows = try c.query(
+                "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1", [.text(schema)])
+            guard let row = rows.first else { return nil }
+            return try row.isNull(0) ? "" : row.string(0)
+        }
+        for step in ["shadow built", "before swap"] {
+            let interrupted = try sink()
+            interrupted.faultHook = { if $0 == step { throw InjectedFailure() } }
+            XCTAssertThrowsError(try interrupted.rebuildWithoutDowntime(), step)
+            XCTAssertEqual(try comment("deploylog_read_next"), ProjectionSink.readModelComment, step)
+            try sink().catchUp()
+            XCTAssertNil(try comment("deploylog_read_next"), step)
+        }
+
+        try c.execute(script: "COMMENT ON SCHEMA deploylog_read IS NULL")
+        let reader = try connect()
+        try reader.execute(script: "BEGIN; SELECT count(*) FROM deploylog_read.deployment_pipelines")
+        try sink().rebuildWithoutDowntime()  // waits 5 s for the reader, then leaves the old schema
+        XCTAssertEqual(try comment("deploylog_read_old"), ProjectionSink.readModelComment)
+        try reader.execute(script: "COMMIT")
+        try sink().catchUp()
+        XCTAssertEqual(try Self.shadowSchemas(on: c), 0)
     }
 
     /// A reader in one REPEATABLE READ transaction, its snapshot taken before a rebuild or a
