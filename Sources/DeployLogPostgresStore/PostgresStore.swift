@@ -49,18 +49,45 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
     // MARK: Creating and opening
 
     /// Creates the schema in the database at `url` if it is missing (idempotent) and opens it.
+    ///
+    /// A complete store is only read: its setup (`PostgresStoreSQL.schema`) runs when the
+    /// events table or one of the append-only triggers is missing, and the current dictionary
+    /// is inserted only when the store lacks it. So a role that may merely read and append
+    /// (USAGE on the schema, SELECT and INSERT on its tables) can resume a `copy` into it, and
+    /// appenders are never made to wait. A store whose triggers were dropped is repaired: the
+    /// store is append-only by its triggers, and writing on into one without them would hide
+    /// that it no longer is. A role that may not restore them gets an error saying so.
     public static func create(url: String, options: Options = Options()) throws(StoreError) -> PostgresStore {
         let address = PostgresURL.redacted(url)
         let connection = try connect(url, address: address, logger: options.logger)
         do {
-            try connection.execute(script: PostgresStoreSQL.schema)
+            let state = try connection.query(PostgresStoreSQL.setUpState, [])[0]
+            let exists = try state.bool(0)
+            let missing = try state.array(1, of: String.self)
+            if !exists || !missing.isEmpty {
+                do {
+                    try connection.execute(script: PostgresStoreSQL.schema)
+                } catch let error as PostgresError where exists && error.sqlState == insufficientPrivilege {
+                    let one = missing.count == 1
+                    throw StoreError(
+                        .io,
+                        "the store in \(address) lacks its append-only trigger\(one ? "" : "s") "
+                            + "\(missing.joined(separator: ", ")), and this role may not restore \(one ? "it" : "them") "
+                            + "(\(error.message)); run `deploylog --store URL init` as the owner of deploylog.events")
+                }
+            }
             let d = StoredEventCodec.defaultDictionary
-            try connection.query(PostgresStoreSQL.insertDictionary, [.int4(Int32(d.id)), .bytea(d.bytes)])
+            if try !connection.query(PostgresStoreSQL.hasDictionary, [.int4(Int32(d.id))])[0].bool(0) {
+                try connection.query(PostgresStoreSQL.insertDictionary, [.int4(Int32(d.id)), .bytea(d.bytes)])
+            }
         } catch {
             throw PostgresStore.storeError(error, address: address, doing: "creating the store")
         }
         return try PostgresStore(url: url, address: address, connection: connection, options: options)
     }
+
+    /// SQLSTATE 42501: the role may not do it (here: not the owner of what the setup replaces).
+    private static let insufficientPrivilege = "42501"
 
     /// Opens the store in the database at `url`; `notFound` when `init` never ran there.
     public static func open(url: String, options: Options = Options()) throws(StoreError) -> PostgresStore {

@@ -5,7 +5,9 @@ import DeployLogPostgres
 /// the only names in the text are our own, fixed ones.
 enum PostgresStoreSQL {
     /// The schema. Run in one transaction under an advisory lock, so two `init`s at once
-    /// cannot race; every statement is idempotent.
+    /// cannot race; every statement is idempotent. Run only when `setUpState` finds something
+    /// missing: `CREATE OR REPLACE` needs the objects' owner, and a trigger's takes a SHARE ROW
+    /// EXCLUSIVE lock on its table, which waits for every appender and blocks the next ones.
     ///
     /// - `events.payload` holds the event's canonical bytes packed and LZ4-compressed against the
     ///   dictionary `dictionary_id` (0: none), exactly as the file store's records hold them;
@@ -58,6 +60,26 @@ enum PostgresStoreSQL {
         CREATE OR REPLACE TRIGGER dictionaries_no_truncate BEFORE TRUNCATE ON deploylog.dictionaries
             FOR EACH STATEMENT EXECUTE FUNCTION deploylog.reject_change();
         """
+
+    /// What `create` looks at before it changes anything (no parameters): whether the events
+    /// table exists, and which append-only triggers of `schema` are missing, as `table.trigger`
+    /// (all four when nothing exists; none in a complete store). Reads only the catalog, so a
+    /// role that may merely use the store can ask.
+    static let setUpState = PostgresStatement(
+        """
+        SELECT to_regclass('deploylog.events') IS NOT NULL,
+            ARRAY(SELECT w.t || '.' || w.name FROM (VALUES
+                    ('events', 'events_append_only'), ('events', 'events_no_truncate'),
+                    ('dictionaries', 'dictionaries_append_only'), ('dictionaries', 'dictionaries_no_truncate')
+                ) AS w(t, name)
+                WHERE NOT EXISTS (SELECT FROM pg_trigger g
+                    WHERE g.tgrelid = to_regclass('deploylog.' || w.t) AND g.tgname = w.name)
+                ORDER BY 1)
+        """)
+
+    /// $1 id: whether the store holds that dictionary.
+    static let hasDictionary = PostgresStatement(
+        "SELECT EXISTS (SELECT FROM deploylog.dictionaries WHERE id = $1)", parameterTypes: [.int4])
 
     /// $1 id, $2 bytes: the dictionary, unless one with that id exists.
     static let insertDictionary = PostgresStatement(

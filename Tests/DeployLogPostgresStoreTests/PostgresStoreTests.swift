@@ -35,6 +35,80 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// `create` on a complete store reads and changes nothing: no function, trigger or
+    /// dictionary row is rewritten, and it does not wait for an appender's open transaction
+    /// (`CREATE OR REPLACE TRIGGER` would lock the table). So a role that may only read and
+    /// append (USAGE on the schema, SELECT and INSERT on its two tables) can create it, as
+    /// `copy --to` does to resume, and append. A store missing a trigger is repaired by its
+    /// owner; that role is told it may not.
+    func testCreatingAnExistingStoreChangesNothingAndNeedsOnlyAnAppendersPrivileges() throws {
+        try withTestDatabase(prefix: "pgstore_reinit") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append((0..<3).map { event("pipeline-a", $0) })
+            let owner = try PostgresConnection(url)
+            func setUp() throws -> [String] {
+                try owner.query(
+                    """
+                    SELECT 'trigger ' || tgname || ' ' || xmin::text FROM pg_trigger
+                    WHERE tgrelid IN ('deploylog.events'::regclass, 'deploylog.dictionaries'::regclass)
+                        AND NOT tgisinternal
+                    UNION ALL SELECT 'function ' || proname || ' ' || xmin::text FROM pg_proc
+                    WHERE pronamespace = 'deploylog'::regnamespace
+                    UNION ALL SELECT 'dictionary ' || id || ' ' || xmin::text FROM deploylog.dictionaries
+                    ORDER BY 1
+                    """
+                ).map { try $0.string(0) }
+            }
+            let before = try setUp()
+            XCTAssertEqual(before.count, 4 + 1 + 1, "\(before)")
+
+            // An appender mid-transaction; `create` gives up after 2 s of waiting for a lock.
+            let appender = try PostgresConnection(url)
+            try appender.execute(script: "BEGIN; LOCK TABLE deploylog.events IN ROW EXCLUSIVE MODE")
+            let impatient = url + (url.contains("?") ? "&" : "?") + "options=-c%20lock_timeout%3D2s"
+            XCTAssertEqual(try PostgresStore.create(url: impatient).head(), try store.head())
+            try appender.execute(script: "COMMIT")
+            XCTAssertEqual(try setUp(), before)
+
+            let role = "deploylog_appender_" + UUID().uuidString.lowercased().prefix(8)
+            let quoted = try PostgresIdentifier.quote(role)
+            try owner.execute(
+                script: """
+                    CREATE ROLE \(quoted) LOGIN PASSWORD 'appender-Pa55';
+                    GRANT USAGE ON SCHEMA deploylog TO \(quoted);
+                    GRANT SELECT, INSERT ON deploylog.events, deploylog.dictionaries TO \(quoted)
+                    """)
+            defer { _ = try? owner.execute(script: "DROP OWNED BY \(quoted); DROP ROLE \(quoted)") }
+            var components = try XCTUnwrap(URLComponents(string: url))
+            components.user = role
+            components.password = "appender-Pa55"
+            let roleURL = try XCTUnwrap(components.string)
+
+            let asRole = try PostgresStore.create(url: roleURL)
+            try asRole.append((0..<2).map { event("pipeline-b", $0) })  // one INSERT
+            try asRole.append((2..<152).map { event("pipeline-b", $0) })  // COPY
+            XCTAssertEqual(try store.readAll().count, 3 + 152)
+            XCTAssertTrue(try store.verify().ok)
+            XCTAssertEqual(try setUp(), before)
+
+            // A trigger dropped: the role may not restore it and is told so; the owner does.
+            try owner.execute(script: "DROP TRIGGER events_no_truncate ON deploylog.events")
+            XCTAssertThrowsError(try PostgresStore.create(url: roleURL)) { e in
+                XCTAssertEqual((e as? StoreError)?.code, .io, "\(e)")
+                XCTAssertTrue(
+                    "\(e)".contains(
+                        "lacks its append-only trigger events.events_no_truncate, and this role may not restore it ("),
+                    "\(e)")
+                XCTAssertTrue("\(e)".contains("as the owner of deploylog.events"), "\(e)")
+            }
+            _ = try PostgresStore.create(url: url)
+            XCTAssertThrowsError(try owner.query("TRUNCATE deploylog.events")) { e in
+                XCTAssertEqual((e as? PostgresError)?.sqlState, "42501", "\(e)")
+            }
+            XCTAssertEqual(try PostgresStore.create(url: roleURL).head().position, 3 + 152)
+        }
+    }
+
     func testAnUnreachableServerIsUnavailableAndThePasswordIsNotShown() throws {
         XCTAssertThrowsError(try PostgresStore.open(url: "postgresql://deployer:hunter2@127.0.0.1:1/none")) { e in
             let error = e as? StoreError
