@@ -245,10 +245,15 @@ final class PageReader<T: Sendable>: @unchecked Sendable {
         interning: Bool, decode: @escaping PageDecoder.Decode<T>
     ) {
         let pageSize = store.options.readPageSize
-        DispatchQueue.global().async { [self] in
+        // Threads of their own, not Swift's or Dispatch's shared pool: this one blocks on a slow
+        // consumer (`waitForRoom`) and on the server, and a pool of one thread per core (two
+        // here) with a few such readers parked would keep every other read and subscription
+        // poll of the process waiting for a thread.
+        PageFetch.detach { [self] in
             var fetched = 0
             func want() -> Int { min(pageSize, limit.map { $0 - fetched } ?? Int.max) }
-            var fetch = PageFetch(store, query, from: start, through: upper, limit: want())
+            // The first page on this thread; the next ones on their own while this one decodes.
+            var fetch = PageFetch(store, query, from: start, through: upper, limit: want(), inBackground: false)
             var decoders = [PageDecoder(interning: interning)]
             let helper = DecodeHelper()
             defer { helper.stop() }
@@ -263,7 +268,7 @@ final class PageReader<T: Sendable>: @unchecked Sendable {
                     if rows.count == fetch.limit, let last = try? rows.last?.int64(0), last < upper, want() > 0,
                         waitForRoom()
                     {
-                        next = PageFetch(store, query, from: last + 1, through: upper, limit: want())
+                        next = PageFetch(store, query, from: last + 1, through: upper, limit: want(), inBackground: true)
                     }
                     page = isCancelled ? .success([]) : .success(try store.decode(rows, with: &decoders, helper: helper, decode))
                 } catch {
@@ -324,12 +329,13 @@ final class PageFetch: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<PostgresResult, StoreError>?
 
-    init(_ store: PostgresStore, _ query: ReadQuery, from: Int64, through: Int64, limit: Int) {
+    /// Asks for the page: on a thread of its own when `inBackground`, else before returning.
+    init(_ store: PostgresStore, _ query: ReadQuery, from: Int64, through: Int64, limit: Int, inBackground: Bool) {
         self.limit = limit
         let parameters = query.parameters(from: from, through: through, limit: limit)
         let statement = query.statement
         let query = query
-        DispatchQueue.global().async { [self] in
+        let fetch = { @Sendable [self] in
             result = Result { () throws(StoreError) -> PostgresResult in
                 try store.withConnection(doing: "reading from position \(from)") { c in
                     try query.isPrepared ? c.query(statement, parameters) : c.query(statement.sql, parameters)
@@ -337,6 +343,14 @@ final class PageFetch: @unchecked Sendable {
             }
             done.signal()
         }
+        if inBackground { Self.detach(fetch) } else { fetch() }
+    }
+
+    /// Runs `body` on a new thread (see `PageReader.init` for why not a shared pool's).
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.qualityOfService = .userInitiated
+        thread.start()
     }
 
     /// Waits for the page.

@@ -26,11 +26,14 @@ extension PostgresStore {
             // The first position neither handed to `handler` nor examined by a poll that ended.
             var next = max(position, 1)
             var backoff = RetryBackoff()
-            /// Waits `seconds`, in short steps so that `cancel` is prompt.
+            /// Waits `seconds`, in short steps so that `cancel` is prompt; by the monotonic
+            /// clock, so that a wall clock stepped back does not hold new events back.
             func pause(_ seconds: Double) {
-                let until = Date(timeIntervalSinceNow: seconds)
-                while !sub.isCancelled, Date() < until {
-                    Thread.sleep(forTimeInterval: min(0.01, max(0, until.timeIntervalSinceNow)))
+                let until = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9)
+                while !sub.isCancelled {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    guard now < until else { break }
+                    Thread.sleep(forTimeInterval: min(0.01, Double(until - now) / 1e9))
                 }
             }
             do {

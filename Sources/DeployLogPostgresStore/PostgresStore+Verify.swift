@@ -32,8 +32,14 @@ extension PostgresStore {
             return r
         }
         let sql =
-            "SELECT \(PostgresStoreSQL.verifyColumns) FROM \(table) WHERE position > $1 ORDER BY position LIMIT $2"
-        let statement = PostgresStatement(sql, parameterTypes: [.int8, .int8])
+            "SELECT \(PostgresStoreSQL.verifyColumns) FROM \(table) WHERE position > $1 AND position <= $3 ORDER BY position LIMIT $2"
+        let statement = PostgresStatement(sql, parameterTypes: [.int8, .int8, .int8])
+        // The log as it is now, with the dictionaries read after its head: events appended
+        // while verify runs are not verified, and so none can name a dictionary added after
+        // these were read (a false "unknown dictionary").
+        let head = try withConnection(doing: "verifying") { c in
+            try c.query(PostgresStoreSQL.head, []).first.map { try $0.int64(0) } ?? 0
+        }
         try reloadDictionaries()
         let decompressor = self.decompressor()
         var decoder = PageDecoder()
@@ -41,7 +47,7 @@ extension PostgresStore {
         while true {
             let page = options.readPageSize
             let rows = try withConnection(doing: "verifying after position \(good)") { c in
-                try c.query(statement, [.int8(good), .int8(Int64(page))])
+                try c.query(statement, [.int8(good), .int8(Int64(page)), .int8(head)])
             }
             for row in rows {
                 let expected = good + 1

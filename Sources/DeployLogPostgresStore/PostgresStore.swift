@@ -25,8 +25,9 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
         /// with one multi-row INSERT sent in the same round trip as COMMIT.
         public var copyThreshold = 100
         /// Rows fetched per query when reading (a keyset cursor over `position`): what a read
-        /// holds in memory at once.
-        public var readPageSize = 4096
+        /// holds in memory at once. At least 1 (a smaller value is taken as 1: a page of none
+        /// would read as the end of the log).
+        public var readPageSize = 4096 { didSet { readPageSize = max(1, readPageSize) } }
         public var logger: Logger?
         public init() {}
     }
