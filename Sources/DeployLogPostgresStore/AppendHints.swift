@@ -19,7 +19,9 @@ final class AppendHints: @unchecked Sendable {
 
     /// The state `events` assume: the head as last seen, no id stored, and for each stream
     /// its version before the call — the one the first event for it expects when it names one
-    /// (`exact`, `noStream`), or else the last one seen (none when never seen).
+    /// (`exact`, `noStream`), or else the last one seen (none when never seen). Not
+    /// `exact(Int64.max)`: no stream can be at it (it has no next version), so the append is
+    /// sure to conflict, and it is left to the locked path to say with what.
     func assumption(for events: [ProposedEvent]) -> PostgresStore.Locked {
         lock.lock()
         defer { lock.unlock() }
@@ -27,7 +29,8 @@ final class AppendHints: @unchecked Sendable {
         var seen = Set<String>()
         for e in events where seen.insert(e.stream).inserted {
             switch e.expectedVersion {
-            case .exact(let v): assumed.versions[e.stream] = v
+            case .exact(let v) where v < .max: assumed.versions[e.stream] = v
+            case .exact: break
             case .noStream: break
             case .any: if let v = versions[e.stream] { assumed.versions[e.stream] = v }
             }

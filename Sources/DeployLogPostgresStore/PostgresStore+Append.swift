@@ -298,14 +298,17 @@ extension PostgresStore {
                 return nil
             }
             let current = versions[p.stream]
+            // A stream at `Int64.max` has no next version. Only a guess can say it is (the
+            // hints take an `exact(v)` for the stream's version), or a row written behind the
+            // store's back: a conflict either way, never an overflow.
+            let (version, full) = (current ?? -1).addingReportingOverflow(1)
             switch p.expectedVersion {
-            case .any: break
+            case .any where !full: break
             case .noStream where current == nil: break
-            case .exact(let v) where current == v: break
+            case .exact(let v) where current == v && !full: break
             default:
                 throw StoreError.wrongExpectedVersion(stream: p.stream, expected: p.expectedVersion, actual: current)
             }
-            let version = (current ?? -1) + 1
             versions[p.stream] = version
             if streamSeen.insert(p.stream).inserted { streams.append(p.stream) }
             acceptedCount += 1
@@ -345,7 +348,9 @@ extension PostgresStore {
                         stream: e.stream, position: e.position)
                 }
                 let current = versions[e.stream]
-                guard e.streamVersion == (current ?? -1) + 1 else {
+                // Overflow only past a row written behind the store's back: it follows nothing.
+                let next = (current ?? -1).addingReportingOverflow(1)
+                guard !next.overflow, e.streamVersion == next.partialValue else {
                     throw StoreError(
                         .conflict,
                         "cannot import position \(e.position): stream version \(e.streamVersion) does not follow \(current ?? -1) (Stream: \(e.stream))",

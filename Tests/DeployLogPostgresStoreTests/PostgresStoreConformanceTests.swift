@@ -17,6 +17,7 @@ final class PostgresStoreConformanceTests: XCTestCase {
 
     func testRoundTrip() throws { try suite.checkRoundTrip() }
     func testExpectedVersionConflicts() throws { try suite.checkExpectedVersionConflicts() }
+    func testExpectedVersionAtTheLimit() throws { try suite.checkExpectedVersionAtTheLimit() }
     func testIdempotentRetry() throws { try suite.checkIdempotentRetry() }
     func testGaplessUnderConcurrentThreads() throws { try suite.checkGaplessUnderConcurrentThreads() }
     func testReadsAndFilters() throws { try suite.checkReadsAndFilters() }

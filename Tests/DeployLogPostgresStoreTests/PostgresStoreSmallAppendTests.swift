@@ -114,6 +114,34 @@ final class PostgresStoreSmallAppendTests: XCTestCase {
         }
     }
 
+    /// A row written behind the store's back puts a stream at the last version there is
+    /// (`Int64.max`): an append to it, whatever it expects, and an import continuing it are
+    /// conflicts (the stream has no next version), not a trap, and nothing is stored.
+    func testAStreamAtTheLastVersionConflictsInsteadOfOverflowing() throws {
+        try withTestDatabase(prefix: "pgstore_small_max") { url in
+            let store = try PostgresStore.create(url: url)
+            try PostgresConnection(url).execute(
+                script: """
+                    INSERT INTO deploylog.events VALUES (1, 'pipeline-max', 9223372036854775807,
+                        '00000000-0000-0000-0000-000000000001', 'X', 1, now(), now(), '{}', '\\x00', 0, 0,
+                        decode(repeat('00', 32), 'hex'))
+                    """)
+            for expected in [ExpectedVersion.any, .exact(Int64.max)] {
+                XCTAssertThrowsError(try store.append([event("pipeline-max", 0, expected: expected)])) { e in
+                    XCTAssertEqual((e as? StoreError)?.code, .conflict, "\(e)")
+                }
+            }
+            let imported = RecordedEvent(
+                position: 2, stream: "pipeline-max", streamVersion: 0, eventId: .random(), type: "X",
+                schemaVersion: 1, occurredAt: Timestamp(microsecondsSinceEpoch: 0),
+                recordedAt: Timestamp(microsecondsSinceEpoch: 0), metadata: JSONObject(), data: [:])
+            XCTAssertThrowsError(try store.importRecorded([imported])) { e in
+                XCTAssertEqual((e as? StoreError)?.code, .conflict, "\(e)")
+            }
+            XCTAssertEqual(try store.head().position, 1)
+        }
+    }
+
     /// The log is dropped and made again under a store that had appended to it: its hints name
     /// a head that is gone, and its next append still starts the new log at position 1.
     func testALogMadeAgainStartsAtOneForAStoreThatKnewTheOldOne() throws {

@@ -105,6 +105,34 @@ public struct StoreConformance {
         XCTAssertEqual(try store.readStream("pipeline-c").map(\.streamVersion), [0, 1])
     }
 
+    /// An expected version of `Int64.max` (the JSON parser accepts 9223372036854775807) is a
+    /// conflict like any other, on a fresh store, a new stream or an existing one, alone or in
+    /// a batch: no stream is at it, and it has no next version to overflow into.
+    public func checkExpectedVersionAtTheLimit() throws {
+        let store = try makeStore()
+        let max = ExpectedVersion.exact(Int64.max)
+        XCTAssertThrowsError(try store.append([StoreConformance.event("pipeline-a", "X", expected: max)])) { e in
+            XCTAssertEqual((e as? StoreError)?.code, .conflict)
+            XCTAssertEqual(
+                (e as? StoreError)?.message,
+                "Wrong expected version: 9223372036854775807 (Stream: pipeline-a, Stream Version: -1 (no stream))")
+        }
+        try store.append([StoreConformance.event("pipeline-a", "A", expected: .noStream)])
+        for batch in [
+            [StoreConformance.event("pipeline-a", "X", expected: max)],
+            [StoreConformance.event("pipeline-b", "A"), StoreConformance.event("pipeline-a", "X", expected: max)],
+        ] {
+            XCTAssertThrowsError(try store.append(batch)) { e in
+                XCTAssertEqual(
+                    (e as? StoreError)?.message,
+                    "Wrong expected version: 9223372036854775807 (Stream: pipeline-a, Stream Version: 0)")
+            }
+        }
+        XCTAssertEqual(try store.head().position, 1)
+        let next = try store.append([StoreConformance.event("pipeline-a", "B", expected: .exact(0))])
+        XCTAssertEqual(next.positions, [2])
+    }
+
     /// Appending an event id already stored is a no-op that returns the original position,
     /// even with an expected version that would now conflict.
     public func checkIdempotentRetry() throws {
