@@ -50,15 +50,26 @@ final class ConnectionPool: @unchecked Sendable {
         return try Self.connect(url, logger: logger)
     }
 
-    /// A new connection, set up for the store: prepared statements always run their generic
-    /// plan. Every statement the store prepares is a look-up by a unique index or a range of
-    /// positions, whose generic plan is the right one; left to choose, PostgreSQL plans some
-    /// again on every execution (an array parameter makes each custom plan look cheaper),
-    /// which costs more than running them. (Filtered reads are not prepared: they are planned
-    /// for their values.)
+    /// A new connection, set up for the store.
+    ///
+    /// Prepared statements always run their generic plan. Every statement the store prepares
+    /// is a look-up by a unique index or a range of positions, whose generic plan is the right
+    /// one; left to choose, PostgreSQL plans some again on every execution (an array parameter
+    /// makes each custom plan look cheaper), which costs more than running them. (Filtered
+    /// reads are not prepared: they are planned for their values.)
+    ///
+    /// Every transaction is READ COMMITTED, whatever the database, the role or the URL
+    /// (`options=-c default_transaction_isolation=…`) made the default: the writers' ordering
+    /// needs each statement's snapshot taken after the lock is granted (see
+    /// `PostgresStore+Append.swift`). Under REPEATABLE READ or SERIALIZABLE the snapshot is
+    /// taken before the wait, so concurrent writers clash on positions, fail to serialise, and
+    /// report a concurrent retry of an id as a conflict. Set for the session, so that it also
+    /// covers the implicit transaction of a one-round-trip append, which has no BEGIN. No read
+    /// needs more: each page is one statement, and rows at or below the head never change.
     static func connect(_ url: String, logger: Logger?) throws -> PostgresConnection {
         let connection = try PostgresConnection(url, logger: logger)
-        try connection.execute(script: "SET plan_cache_mode = force_generic_plan")
+        try connection.execute(
+            script: "SET plan_cache_mode = force_generic_plan; SET default_transaction_isolation = 'read committed'")
         return connection
     }
 

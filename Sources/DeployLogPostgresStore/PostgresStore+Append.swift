@@ -18,8 +18,9 @@ import Foundation
 // writer takes one lock inside its transaction and holds it until COMMIT. Under it, the writer
 // reads the head (its position and hash), assigns head + 1 … and computes the chain from the
 // head hash. The next writer's lock is granted only after this commit, and its next statement
-// takes a new snapshot that includes it (READ COMMITTED), so positions are assigned and become
-// visible strictly in order: no gap, no reordering, no daemon, and the hash chain is computed
+// takes a new snapshot that includes it (READ COMMITTED, which every store connection sets
+// whatever the database's default: see `ConnectionPool.connect`), so positions are assigned and
+// become visible strictly in order: no gap, no reordering, no daemon, and the hash chain is computed
 // where it is written. The price is that writers are serialised, so the lock is held as briefly
 // as we can: large appends are batched (binary COPY), and a small append is one round trip
 // when the store guessed right. Its rows (positions, chain hashes) are computed before the lock

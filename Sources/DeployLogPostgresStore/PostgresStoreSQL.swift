@@ -128,8 +128,10 @@ enum PostgresStoreSQL {
         """,
         parameterTypes: [PostgresType.uuid.arrayType!, PostgresType.text.arrayType!])
 
-    /// Transaction control, prepared once per connection like the rest.
-    static let begin = PostgresStatement("BEGIN")
+    /// Transaction control, prepared once per connection like the rest. The writers' ordering
+    /// needs READ COMMITTED (a snapshot per statement, taken after the lock is granted): named
+    /// here too, so that it holds even on a session whose default was changed after it connected.
+    static let begin = PostgresStatement("BEGIN ISOLATION LEVEL READ COMMITTED")
     static let commit = PostgresStatement("COMMIT")
 
     /// The columns rows are written with, in order (COPY and the multi-row INSERT).

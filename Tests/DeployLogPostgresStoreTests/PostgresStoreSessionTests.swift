@@ -1,0 +1,96 @@
+import DeployLogEvents
+import DeployLogPostgres
+import DeployLogPostgresStore
+import DeployLogStore
+import DeployLogTestSupport
+import Foundation
+import XCTest
+
+/// What the store relies on in its connections' sessions, whatever the database, the role or
+/// the URL set: every transaction READ COMMITTED (the writers' ordering needs a snapshot taken
+/// after the lock is granted, see `PostgresStore+Append.swift`).
+final class PostgresStoreSessionTests: XCTestCase {
+    private func event(_ stream: String, _ i: Int, id: EventID = .random()) -> ProposedEvent {
+        ProposedEvent(
+            stream: stream, type: "StageCompleted",
+            data: ["pipelineId": .string(stream), "stageOrder": .number(JSONNumber(i))], eventId: id,
+            metadata: JSONObject([("actor", "ci@build-17")]))
+    }
+
+    /// A database whose default isolation is SERIALIZABLE, and a URL that asks for REPEATABLE
+    /// READ (`options=-c …`): either would take a writer's snapshot before it waits for the
+    /// lock, and concurrent writers would clash on positions (23505), fail to serialise
+    /// (40001), or report a concurrent retry of an id as a conflict. The store's transactions
+    /// are READ COMMITTED all the same: concurrent single-event appends all succeed, gapless,
+    /// and two threads appending the same ids at once both get the original positions.
+    func testConcurrentWritersAreOrderedWhateverTheDefaultIsolation() throws {
+        let server = try PostgresServer.shared()
+        let serializable = try server.createDatabase(prefix: "pgstore_serializable")
+        let admin = try PostgresConnection(serializable)
+        let name = try admin.query("SELECT current_database()")[0].string(0)
+        try admin.execute(script: "ALTER DATABASE \"\(name)\" SET default_transaction_isolation = 'serializable'")
+        let repeatable =
+            try server.createDatabase(prefix: "pgstore_repeatable")
+            + "?options=-c%20default_transaction_isolation%3Drepeatable%5C%20read"
+        defer {
+            if server.isExternal {
+                try? server.dropDatabase(url: serializable)
+                try? server.dropDatabase(url: String(repeatable.prefix { $0 != "?" }))
+            }
+        }
+        for (url, level) in [(serializable, "serializable"), (repeatable, "repeatable read")] {
+            XCTAssertEqual(
+                try PostgresConnection(url).query("SHOW default_transaction_isolation")[0].string(0), level,
+                "the test's database should default to \(level)")
+            let store = try PostgresStore.create(url: url)
+            try StoreConformance { store }.checkGaplessUnderConcurrentThreads(threads: 4, perThread: 300)
+            XCTAssertTrue(try store.verify().ok)
+
+            // Threads 2k and 2k + 1 append the same events, one at a time, at the same time.
+            let batches = (0..<2).map { k in (0..<100).map { event("pipeline-r\(k)", $0) } }
+            let results = ResultsBox()
+            DispatchQueue.concurrentPerform(iterations: 4) { t in
+                for e in batches[t / 2] {
+                    do { results.add(t, try store.append([e]).positions[0]) } catch { results.fail(error) }
+                }
+            }
+            XCTAssertEqual(results.failures.count, 0, "\(level): \(results.failures.prefix(3))")
+            for k in 0..<2 {
+                XCTAssertEqual(results.positions(2 * k), results.positions(2 * k + 1), "\(level): pair \(k)")
+            }
+            XCTAssertEqual(try store.readAll().map(\.position), Array(1...1_400), level)
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+}
+
+/// Each thread's positions, in order, and every error, from many threads.
+private final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byThread: [Int: [Int64]] = [:]
+    private var errors: [any Error] = []
+
+    func add(_ thread: Int, _ position: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        byThread[thread, default: []].append(position)
+    }
+
+    func fail(_ error: any Error) {
+        lock.lock()
+        defer { lock.unlock() }
+        errors.append(error)
+    }
+
+    func positions(_ thread: Int) -> [Int64] {
+        lock.lock()
+        defer { lock.unlock() }
+        return byThread[thread] ?? []
+    }
+
+    var failures: [any Error] {
+        lock.lock()
+        defer { lock.unlock() }
+        return errors
+    }
+}
