@@ -28,6 +28,12 @@ public final class PostgresConnection {
     let notices: NoticeSink
     /// Prepared statements on this connection, by name.
     var prepared: [String: PostgresStatement] = [:]
+    /// What the server may have forgotten of this session: it said a prepared statement does
+    /// not exist (`DEALLOCATE ALL`, or `DISCARD ALL`, which also resets the settings made with
+    /// `setUpSession`). See `forgetPreparedStatements`.
+    var lost: (statements: Bool, settings: Bool) = (false, false)
+    /// The script `setUpSession` ran, to run again after `DISCARD ALL`.
+    var sessionSetup: String?
 
     /// Connects (blocking) to the server named by `connectionString`.
     ///
@@ -245,7 +251,11 @@ public final class PostgresConnection {
         case .pipelineAborted:
             throw PostgresError(.server, "not run: an earlier statement in the pipeline failed", statement: statement)
         default:
-            throw error(from: res, statement: statement)
+            let error = error(from: res, statement: statement)
+            // Every prepared statement runs through here: whichever call finds one gone, the
+            // next call on the connection prepares again rather than failing the same way.
+            if error.sqlState == PostgresError.SQLState.invalidStatementName { forgetPreparedStatements() }
+            throw error
         }
     }
 

@@ -49,6 +49,11 @@ extension PostgresConnection {
     /// statement fails, the ones after it are not run, and the first error is thrown (with
     /// that statement's SQL).
     ///
+    /// A statement the server no longer knows (`DEALLOCATE ALL`, `DISCARD ALL`, a pooler's
+    /// reset) fails the pipeline, which is not sent again: the statements before it may have
+    /// run, and some may have committed (a COMMIT among them). The connection forgets its
+    /// prepared statements (see `forgetPreparedStatements`), so its next call prepares anew.
+    ///
     /// The connection stays in blocking mode: while sending, libpq reads whatever the server
     /// has already answered into its buffer, so a long pipeline cannot deadlock on full socket
     /// buffers.
@@ -57,6 +62,9 @@ extension PostgresConnection {
         let pipeline = PostgresPipeline(connection: self)
         try body(pipeline)
         if pipeline.commands.isEmpty { return [] }
+        if pipeline.commands.contains(where: { if case .prepared = $0 { true } else { false } }) {
+            try restoreSession()
+        }
 
         // Statement names are checked before anything is sent: an error found halfway would
         // leave commands sent without a sync, and the connection would have to be closed.

@@ -52,6 +52,7 @@ extension PostgresConnection {
             }
             return
         }
+        try restoreSession()
         let conn = try open()
         try withResult(
             LibPQ.prepare(conn, statement.name, statement.sql, statement.parameterTypes.map(\.oid)),
@@ -72,10 +73,9 @@ extension PostgresConnection {
             return try takeResult(
                 LibPQ.execPrepared(try open(), statement.name, params, binaryResults: true), statement: statement.sql)
         } catch let error as PostgresError where error.sqlState == PostgresError.SQLState.invalidStatementName {
-            // Dropped behind our back (DEALLOCATE ALL, DISCARD ALL): prepare again, once. Not
-            // inside a transaction: the failure aborted it, so preparing would fail too
-            // ("current transaction is aborted") and hide this error.
-            prepared[statement.name] = nil
+            // Dropped behind our back (DEALLOCATE ALL, DISCARD ALL; `check` forgot them all):
+            // prepare again, once. Not inside a transaction: the failure aborted it, so
+            // preparing would fail too ("current transaction is aborted") and hide this error.
             if isInTransaction { throw error }
             try prepare(statement)
             return try takeResult(
@@ -99,5 +99,38 @@ extension PostgresConnection {
     public func deallocateAll() throws {
         prepared = [:]
         try execute(script: "DEALLOCATE ALL")
+        lost.statements = false
+    }
+
+    /// Runs `script` (session settings: `SET …`) now, and again whenever the connection finds
+    /// its session was reset behind its back: `DISCARD ALL` (a pooler's reset query) drops the
+    /// settings along with the prepared statements, and a prepared statement gone is how it shows.
+    package func setUpSession(_ script: String) throws {
+        try execute(script: script)
+        sessionSetup = script
+    }
+
+    /// After the server said a prepared statement does not exist: it may have forgotten them
+    /// all (`DEALLOCATE ALL`, `DISCARD ALL`), or only that one, and it keeps any prepared
+    /// before the failure in the same pipeline. So every name is forgotten here, and
+    /// `restoreSession` makes the server forget them all too before the next prepare: from
+    /// then on both sides agree, and no statement is refused as missing or as already there.
+    func forgetPreparedStatements() {
+        prepared = [:]
+        lost = (true, sessionSetup != nil)
+    }
+
+    /// What `forgetPreparedStatements` leaves to do, before anything is prepared: `DEALLOCATE
+    /// ALL`, and `sessionSetup` again. The settings wait for the end of a transaction (`SET`
+    /// in one that rolls back would be undone); prepared statements are not transactional.
+    func restoreSession() throws {
+        if lost.statements {
+            try command("DEALLOCATE ALL")
+            lost.statements = false
+        }
+        if lost.settings, !isInTransaction, let sessionSetup {
+            try execute(script: sessionSetup)
+            lost.settings = false
+        }
     }
 }

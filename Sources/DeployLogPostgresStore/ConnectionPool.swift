@@ -66,10 +66,13 @@ final class ConnectionPool: @unchecked Sendable {
     /// report a concurrent retry of an id as a conflict. Set for the session, so that it also
     /// covers the implicit transaction of a one-round-trip append, which has no BEGIN. No read
     /// needs more: each page is one statement, and rows at or below the head never change.
+    ///
+    /// Both are made again if the session is reset behind the store's back (`DISCARD ALL`,
+    /// see `PostgresConnection.setUpSession`).
     static func connect(_ url: String, logger: Logger?) throws -> PostgresConnection {
         let connection = try PostgresConnection(url, logger: logger)
-        try connection.execute(
-            script: "SET plan_cache_mode = force_generic_plan; SET default_transaction_isolation = 'read committed'")
+        try connection.setUpSession(
+            "SET plan_cache_mode = force_generic_plan; SET default_transaction_isolation = 'read committed'")
         return connection
     }
 

@@ -127,8 +127,24 @@ public final class PostgresStore: EventStore, EventImporting, @unchecked Sendabl
     }
 
     /// Runs `body` with a connection; any error becomes a `StoreError` naming what was being done.
+    ///
+    /// Run again, once, when the server no longer knew a statement the connection had prepared
+    /// (`DEALLOCATE ALL` or `DISCARD ALL` reached the session, a pooler's reset): the connection
+    /// has forgotten them too and prepares anew. Safe because every operation of the store
+    /// commits only at its end (its last COMMIT, or the sync of a pipeline's implicit
+    /// transaction): a statement refused before that aborted the transaction, so nothing of the
+    /// operation was stored, and an append is idempotent by event id anyway.
     func withConnection<T>(doing what: String, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
-        do { return try pool.with(body) } catch { throw PostgresStore.storeError(error, address: address, doing: what) }
+        do {
+            do { return try pool.with(body) } catch let e as PostgresError
+                where e.sqlState == PostgresError.SQLState.invalidStatementName
+            {
+                options.logger?.debug("prepared statements dropped by the server; \(what) again")
+                return try pool.with(body)
+            }
+        } catch {
+            throw PostgresStore.storeError(error, address: address, doing: what)
+        }
     }
 
     /// A store error for `error`: a lost or refused connection is `unavailable` (with the

@@ -1,14 +1,16 @@
 import DeployLogEvents
 import DeployLogPostgres
-import DeployLogPostgresStore
 import DeployLogStore
 import DeployLogTestSupport
 import Foundation
 import XCTest
 
+@testable import DeployLogPostgresStore
+
 /// What the store relies on in its connections' sessions, whatever the database, the role or
 /// the URL set: every transaction READ COMMITTED (the writers' ordering needs a snapshot taken
-/// after the lock is granted, see `PostgresStore+Append.swift`).
+/// after the lock is granted, see `PostgresStore+Append.swift`), and the statements it
+/// prepared, even after the server forgot them (`@testable`: to reach a pooled connection).
 final class PostgresStoreSessionTests: XCTestCase {
     private func event(_ stream: String, _ i: Int, id: EventID = .random()) -> ProposedEvent {
         ProposedEvent(
@@ -59,6 +61,34 @@ final class PostgresStoreSessionTests: XCTestCase {
                 XCTAssertEqual(results.positions(2 * k), results.positions(2 * k + 1), "\(level): pair \(k)")
             }
             XCTAssertEqual(try store.readAll().map(\.position), Array(1...1_400), level)
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+
+    /// `DEALLOCATE ALL` or `DISCARD ALL` (a pooler's reset) reaches the store's pooled
+    /// connection: the server forgot every statement the connection prepared. Appends on it —
+    /// one event, a few, a COPY — and reads still work, none fails, and after `DISCARD ALL`
+    /// its transactions are READ COMMITTED again although the database defaults to SERIALIZABLE.
+    func testAppendsWorkAfterTheServerForgetsThePooledConnectionsStatements() throws {
+        try withTestDatabase(prefix: "pgstore_deallocate") { url in
+            let admin = try PostgresConnection(url)
+            let name = try admin.query("SELECT current_database()")[0].string(0)
+            try admin.execute(script: "ALTER DATABASE \"\(name)\" SET default_transaction_isolation = 'serializable'")
+            let store = try PostgresStore.create(url: url)
+            try store.append([event("pipeline-d", 0)])
+            var head: Int64 = 1
+            for reset in ["DEALLOCATE ALL", "DISCARD ALL"] {
+                for size in [1, 1, 3, store.options.copyThreshold] {
+                    try store.pool.with { c in _ = try c.execute(script: reset) }
+                    let r = try store.append((0..<size).map { event("pipeline-d", $0) })
+                    XCTAssertEqual(r.positions, Array(head + 1...head + Int64(size)), "\(reset), \(size)")
+                    head += Int64(size)
+                }
+                let level = try store.pool.with { c in try c.query("SHOW default_transaction_isolation")[0].string(0) }
+                XCTAssertEqual(level, "read committed", reset)
+                try store.pool.with { c in _ = try c.execute(script: reset) }
+                XCTAssertEqual(try store.readAll().count, Int(head), reset)
+            }
             XCTAssertTrue(try store.verify().ok)
         }
     }

@@ -97,6 +97,56 @@ final class PipelineTests: PostgresTestCase {
         XCTAssertEqual(try connection.query(one, [])[0].int64(0), 1)
     }
 
+    /// `DEALLOCATE ALL` (or `DISCARD ALL`, a pooler's reset) behind the connection's back: the
+    /// next pipeline fails, naming the statement the server no longer knows, and stores
+    /// nothing; the connection forgot its statements too, so the pipeline after it prepares
+    /// them anew and works — also when the first failed inside a transaction (after ROLLBACK),
+    /// and with statements prepared in the failed pipeline before the refusal (the server kept
+    /// those: it is made to forget them too, so nothing is refused as already prepared).
+    func testAPipelineAfterTheServerForgotItsStatementsFailsOnceThenPreparesThemAgain() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        let count = PostgresStatement("SELECT count(*) FROM log")
+        let label = PostgresStatement("SELECT $1::text", parameterTypes: [.text])
+        func insertAndCount(_ position: Int64) throws -> Int64 {
+            let results = try connection.pipeline { p in
+                try p.query(Self.insert, [.int8(position), "a", .null])
+                try p.query(count, [])
+            }
+            return try results[1][0].int64(0)
+        }
+        XCTAssertEqual(try insertAndCount(1), 1)
+        for (k, reset) in ["DEALLOCATE ALL", "DISCARD ALL", "BEGIN; DEALLOCATE ALL"].enumerated() {
+            try connection.execute(script: reset)
+            let error = expectError(
+                try connection.pipeline { p in
+                    try p.query(label, ["new"])  // prepared in this pipeline, kept by the server
+                    try p.query(Self.insert, [.int8(Int64(10 + k)), "b", .null])
+                })
+            XCTAssertEqual(
+                error?.sqlState, PostgresError.SQLState.invalidStatementName, "\(reset): \(String(describing: error))")
+            if connection.isInTransaction { try connection.execute(script: "ROLLBACK") }
+            XCTAssertEqual(try insertAndCount(Int64(2 + k)), Int64(2 + k), reset)
+            XCTAssertEqual(try connection.pipeline { try $0.query(label, ["again"]) }[0][0].string(0), "again")
+        }
+        // The server holds exactly the statements the connection believes it prepared.
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM pg_prepared_statements")[0].int64(0), 3)
+    }
+
+    /// Settings made with `setUpSession` come back once the session is found reset (`DISCARD
+    /// ALL` resets them along with the prepared statements: a statement gone is how it shows).
+    func testSessionSettingsAreMadeAgainAfterDiscardAll() throws {
+        let connection = try connect()
+        try makeTable(connection)
+        try connection.setUpSession("SET statement_timeout = '17s'")
+        _ = try connection.pipeline { try $0.query(Self.insert, [1, "a", .null]) }
+        try connection.execute(script: "DISCARD ALL")
+        XCTAssertEqual(try connection.query("SHOW statement_timeout")[0].string(0), "0")
+        _ = expectError(try connection.pipeline { try $0.query(Self.insert, [2, "a", .null]) })
+        _ = try connection.pipeline { try $0.query(Self.insert, [2, "a", .null]) }
+        XCTAssertEqual(try connection.query("SHOW statement_timeout")[0].string(0), "17s")
+    }
+
     func testThrowingBodySendsNothing() throws {
         let connection = try connect()
         try makeTable(connection)
