@@ -2,11 +2,16 @@ import Foundation
 
 /// PostgreSQL's binary formats (`send`/`recv` functions): big-endian integers, IEEE floats,
 /// timestamps as microseconds since 2000-01-01, `jsonb` as a version byte (1) and the text.
-enum PostgresBinary {
+package enum PostgresBinary {
     /// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
     static let epochOffset: Int64 = 946_684_800_000_000
 
-    static func toPostgresEpoch(_ unixMicros: Int64) throws -> Int64 {
+    /// A `timestamptz`'s binary value (microseconds since 2000-01-01) for microseconds since
+    /// 1970-01-01; `Int64.max` and `.min` are ±infinity. Package-wide for encoders that write
+    /// binary COPY rows themselves, so that they convert exactly as parameters do.
+    ///
+    /// - Throws: a client error when the time is too far before 2000-01-01 to be counted from it.
+    package static func toPostgresEpoch(_ unixMicros: Int64) throws -> Int64 {
         if unixMicros == .max || unixMicros == .min { return unixMicros }  // ±infinity
         let (value, overflow) = unixMicros.subtractingReportingOverflow(epochOffset)
         guard !overflow else { throw PostgresError(.client, "timestamp \(unixMicros) µs is out of range") }

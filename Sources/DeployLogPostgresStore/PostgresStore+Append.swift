@@ -530,8 +530,34 @@ struct RowEncoder {
         return hash
     }
 
+    /// The fields of `e` that its row holds in other forms than the payload, checked: the
+    /// `schema_version` column is an `integer`, and a `timestamptz` counts microseconds from
+    /// 2000-01-01, which a time near `Int64.min` µs since 1970 cannot be. Clamped or wrapped,
+    /// the row would differ from its payload (`verify` reports that as corruption); so the
+    /// event is refused, before its transaction commits, whether its row goes by INSERT or COPY.
+    private static func checkedFields(of e: RecordedEvent) throws -> (
+        schemaVersion: Int32, occurredAt: Int64, recordedAt: Int64
+    ) {
+        func refused(_ what: String) -> StoreError {
+            StoreError(
+                .invalidRequest,
+                "cannot store event \(e.eventId) (Stream: \(e.stream)): \(what) is out of PostgreSQL's range",
+                stream: e.stream)
+        }
+        guard let schemaVersion = Int32(exactly: e.schemaVersion) else {
+            throw refused("schemaVersion \(e.schemaVersion) (\(Int32.min)…\(Int32.max))")
+        }
+        func time(_ t: Timestamp, _ name: String) throws(StoreError) -> Int64 {
+            do { return try PostgresBinary.toPostgresEpoch(t.microseconds) } catch {
+                throw refused("\(name) (\(t.microseconds) µs since 1970)")
+            }
+        }
+        return (schemaVersion, try time(e.occurredAt, "occurredAt"), try time(e.recordedAt, "recordedAt"))
+    }
+
     /// The next event's row, in `PostgresStoreSQL.columns` order.
     mutating func encode(_ e: RecordedEvent) throws -> [PostgresValue] {
+        let checked = try Self.checkedFields(of: e)
         let hash = try advanceChain(e)
         var payload = [UInt8]()
         let packedLength = writer.bytes.withUnsafeBytes { canonical in
@@ -541,7 +567,7 @@ struct RowEncoder {
         }
         return [
             .int8(e.position), .text(e.stream), .int8(e.streamVersion), .uuid(e.eventId.uuid), .text(e.type),
-            .int4(Int32(clamping: e.schemaVersion)), .timestamptz(e.occurredAt.microseconds),
+            .int4(checked.schemaVersion), .timestamptz(e.occurredAt.microseconds),
             .timestamptz(e.recordedAt.microseconds), .json(JSONValue.object(e.metadata).canonicalString),
             .bytea(payload), .int4(Int32(packedLength)), .int4(dictionaryId), .bytea(hash),
         ]
@@ -550,6 +576,7 @@ struct RowEncoder {
     /// The next event's row in binary COPY form (the same fields as `encode`), appended to
     /// `row`: no array per row or per field, the payload compressed straight into place.
     mutating func encode(_ e: RecordedEvent, copyRowInto row: inout [UInt8]) throws {
+        let checked = try Self.checkedFields(of: e)
         let hash = try advanceChain(e)
         row.be(Int16(PostgresStoreSQL.columns.count))
         row.field(e.position)
@@ -559,9 +586,9 @@ struct RowEncoder {
         row.be(e.eventId.high)
         row.be(e.eventId.low)
         row.field(e.type)
-        row.field(Int32(clamping: e.schemaVersion))
-        row.field(timestamp: e.occurredAt)
-        row.field(timestamp: e.recordedAt)
+        row.field(checked.schemaVersion)
+        row.field(checked.occurredAt)
+        row.field(checked.recordedAt)
         metadataWriter.bytes.removeAll(keepingCapacity: true)
         metadataWriter.write(e.metadata)
         row.field(bytes: metadataWriter.bytes)
@@ -611,10 +638,5 @@ extension [UInt8] {
     fileprivate mutating func field<C: Collection>(bytes: C) where C.Element == UInt8 {
         be(Int32(bytes.count))
         append(contentsOf: bytes)
-    }
-
-    /// A timestamptz: microseconds since 2000-01-01 00:00:00 UTC.
-    fileprivate mutating func field(timestamp t: Timestamp) {
-        field(t.microseconds - 946_684_800_000_000)
     }
 }

@@ -331,6 +331,54 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// Fields the table cannot hold as the payload has them are refused as invalid requests
+    /// before anything is stored, alike whether the rows would go by INSERT or by COPY (a batch
+    /// of `copyThreshold`), appended or imported: a time too far before 2000-01-01 for a
+    /// `timestamptz` counted from it (COPY used to trap on it), and a `schemaVersion` beyond
+    /// `integer` (it used to be clamped, and `verify` then reported the row as corrupt).
+    func testFieldsTheTableCannotHoldAreRefusedBeforeAnythingIsStored() throws {
+        try withTestDatabase(prefix: "pgstore_out_of_range") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.append([event("pipeline-a", 0)])
+            let large = PostgresStore.Options().copyThreshold
+            let early = Timestamp(microsecondsSinceEpoch: Int64.min + 1)
+            let wide = [Int(Int32.max) + 1, Int(Int32.min) - 1]
+            for size in [1, 3, large] {
+                var bad = [event("pipeline-b", 0), event("pipeline-b", 0), event("pipeline-b", 0)]
+                bad[0].occurredAt = early
+                bad[1].schemaVersion = wide[0]
+                bad[2].schemaVersion = wide[1]
+                for e in bad {
+                    var batch = (1..<size).map { event("pipeline-c", $0) }
+                    batch.insert(e, at: batch.count / 2)
+                    XCTAssertThrowsError(try store.append(batch), "\(size)") { error in
+                        XCTAssertEqual((error as? StoreError)?.code, .invalidRequest, "\(error)")
+                    }
+                    let recorded = batch.enumerated().map { i, p in
+                        RecordedEvent(
+                            position: Int64(2 + i), stream: "import-\(i)", streamVersion: 0, eventId: p.eventId,
+                            type: p.type, schemaVersion: p.schemaVersion, occurredAt: p.occurredAt ?? .now(),
+                            recordedAt: .now(), metadata: p.metadata, data: p.data)
+                    }
+                    XCTAssertThrowsError(try store.importRecorded(recorded), "\(size)") { error in
+                        XCTAssertEqual((error as? StoreError)?.code, .invalidRequest, "\(error)")
+                    }
+                }
+            }
+            var one = event("pipeline-b", 0)
+            one.schemaVersion = wide[0]
+            XCTAssertThrowsError(try store.append([one])) { error in
+                XCTAssertEqual(
+                    (error as? StoreError)?.message,
+                    "cannot store event \(one.eventId) (Stream: pipeline-b): schemaVersion 2147483648 "
+                        + "(-2147483648…2147483647) is out of PostgreSQL's range")
+            }
+            XCTAssertEqual(try PostgresConnection(url).query("SELECT count(*) FROM deploylog.events")[0].int64(0), 1)
+            XCTAssertEqual(try store.append([event("pipeline-b", 0)]).positions, [2])
+            XCTAssertTrue(try store.verify().ok)
+        }
+    }
+
     /// After the server ends every session (a restart, a failover; here
     /// `pg_terminate_backend`), the store's pooled connections are all dead: the next
     /// operations notice it when they take one and open a new one, and none fails.
