@@ -180,7 +180,9 @@ import Testing
             ])
         let store: any EventStore = f.store
         let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        // A thread of its own: tests run in parallel, and on Dispatch's shared pool (a thread per
+        // core) this could start only after the migration had ended.
+        Thread {
             // Once MigrationStarted is in the stream (the SQL sleeps a second after it).
             let deadline = Date().addingTimeInterval(30)
             while ((try? store.streamVersion(of: "migrations-staging")) ?? -1) < 1, Date() < deadline {
@@ -194,7 +196,7 @@ import Testing
                 ])
             _ = try? store.append([foreign])
             done.signal()
-        }
+        }.start()
         let run = try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
         done.wait()
         #expect(run.applied.map(\.name) == ["slow"])
