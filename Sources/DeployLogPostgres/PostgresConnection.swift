@@ -37,10 +37,13 @@ public final class PostgresConnection {
 
     /// Connects (blocking) to the server named by `connectionString`.
     ///
+    /// `defaults` are libpq parameters (`connect_timeout`, `keepalives_idle` …) used when the
+    /// string does not set them itself.
+    ///
     /// - Throws: `PostgresError` of kind `.connection` when the string cannot be parsed or the
     ///   server cannot be reached or refuses the login; its message never contains the password.
-    public init(_ connectionString: String, logger: Logger? = nil) throws {
-        let connectionString = PostgresURL.normalized(connectionString)
+    public init(_ connectionString: String, defaults: KeyValuePairs<String, String> = [:], logger: Logger? = nil) throws {
+        var connectionString = PostgresURL.normalized(connectionString)
         address = PostgresURL.redacted(connectionString)
         self.logger = logger
         notices = NoticeSink(logger: logger)
@@ -63,6 +66,17 @@ public final class PostgresConnection {
             throw PostgresError(.connection, "invalid connection string\(shown): \(message)")
         case .success(let options):
             secrets += options.filter { $0.0 == "password" && !$0.1.isEmpty }.map(\.1)
+            let given = Set(options.filter { !$0.1.isEmpty }.map(\.0))
+            let missing = defaults.filter { !given.contains($0.key) }
+            if !missing.isEmpty {
+                // Names and values of our own (no quoting needed), after what the string says.
+                let isURL = PostgresURL.isURL(connectionString)
+                var separator = isURL ? (connectionString.contains("?") ? "&" : "?") : " "
+                for (key, value) in missing {
+                    connectionString += separator + key + "=" + value
+                    separator = isURL ? "&" : " "
+                }
+            }
         }
         self.secrets = secrets
         logger?.debug("connecting", metadata: ["address": "\(address)"])
@@ -109,6 +123,13 @@ public final class PostgresConnection {
             guard LibPQ.consumeInput(handle), LibPQ.isConnected(handle) else { return false }
         }
         return LibPQ.isConnected(handle)
+    }
+
+    /// The value of the libpq connection parameter `name` in effect (`PQconninfo`), or nil
+    /// when it is not set (a password is never returned).
+    public func connectionParameter(_ name: String) -> String? {
+        guard name != "password", let handle else { return nil }
+        return LibPQ.conninfo(handle).first { $0.0 == name }?.1
     }
 
     /// The server's version as a number (`150018` for 15.18).

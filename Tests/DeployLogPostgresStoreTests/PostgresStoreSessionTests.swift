@@ -92,6 +92,25 @@ final class PostgresStoreSessionTests: XCTestCase {
             XCTAssertTrue(try store.verify().ok)
         }
     }
+
+    /// The store's connections notice a server gone silent (keepalives, a user timeout, a
+    /// connect timeout), unless the URL sets its own.
+    func testPooledConnectionsCarryTimeoutsUnlessTheURLSetsThem() throws {
+        try withTestDatabase(prefix: "pgstore_timeouts") { url in
+            let store = try PostgresStore.create(url: url)
+            try store.pool.with { c in
+                for (key, value) in ConnectionPool.timeouts {
+                    XCTAssertEqual(c.connectionParameter(key), value, key)
+                }
+            }
+            let own = try PostgresStore.open(url: url + "?keepalives_idle=5&connect_timeout=3")
+            try own.pool.with { c in
+                XCTAssertEqual(c.connectionParameter("keepalives_idle"), "5")
+                XCTAssertEqual(c.connectionParameter("connect_timeout"), "3")
+                XCTAssertEqual(c.connectionParameter("tcp_user_timeout"), "60000")
+            }
+        }
+    }
 }
 
 /// Each thread's positions, in order, and every error, from many threads.

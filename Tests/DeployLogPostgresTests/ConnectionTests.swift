@@ -33,6 +33,26 @@ final class ConnectionTests: PostgresTestCase {
         XCTAssertEqual(try withOptions.query("SHOW application_name")[0].string(0), "from_url")
     }
 
+    /// Defaults fill in only the parameters the string does not set, in either form.
+    func testDefaultsApplyOnlyWhereTheStringIsSilent() throws {
+        let url = try makeDatabase(prefix: "defaults")
+        let components = try XCTUnwrap(URLComponents(string: url))
+        let conninfo =
+            "host=\(components.host ?? "") port=\(components.port ?? 5432) dbname=\(components.path.dropFirst()) "
+            + "user=\(components.user ?? "postgres")"
+        let defaults: KeyValuePairs<String, String> = ["keepalives_idle": "30", "connect_timeout": "10"]
+        for (string, idle) in [
+            (url, "30"), (url + "?keepalives_idle=7", "7"), (url + "?sslmode=disable", "30"), (conninfo, "30"),
+            (conninfo + " keepalives_idle=7", "7"),
+        ] {
+            let c = try PostgresConnection(string, defaults: defaults)
+            XCTAssertEqual(c.connectionParameter("keepalives_idle"), idle, string)
+            XCTAssertEqual(c.connectionParameter("connect_timeout"), "10", string)
+            XCTAssertEqual(try c.query("SELECT 1")[0].int32(0), 1)
+        }
+        XCTAssertNil(try PostgresConnection(url).connectionParameter("keepalives_idle"))
+    }
+
     func testUnreachableServerIsAConnectionErrorWithoutThePassword() throws {
         let url = "postgresql://someone:S3cret-Pa55@127.0.0.1:1/db?connect_timeout=5"
         let error = expectError(try PostgresConnection(url))

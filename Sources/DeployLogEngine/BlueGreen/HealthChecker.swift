@@ -19,7 +19,8 @@ public enum HealthChecker {
 
         let connection: PostgresConnection
         do {
-            connection = try PostgresConnection(withConnectTimeout(url), logger: logger)
+            connection = try PostgresConnection(
+                url, defaults: ["connect_timeout": String(Self.connectTimeoutSeconds)], logger: logger)
             try connection.query("SELECT 1")
         } catch {
             checks.append(
@@ -92,15 +93,6 @@ public enum HealthChecker {
     /// Seconds a check waits to connect when the URL does not say (libpq's default is to wait
     /// for the operating system, minutes for a host that does not answer).
     public static let connectTimeoutSeconds = 10
-
-    /// `url` with `connect_timeout` added when it has none (URL or key=value form).
-    static func withConnectTimeout(_ url: String) -> String {
-        guard !url.contains("connect_timeout") else { return url }
-        if PostgresURL.isURL(url) {
-            return url + (url.contains("?") ? "&" : "?") + "connect_timeout=\(connectTimeoutSeconds)"
-        }
-        return url + " connect_timeout=\(connectTimeoutSeconds)"
-    }
 
     /// Healthy when no check failed.
     public static func isHealthy(_ checks: [HealthCheck]) -> Bool { !checks.contains { $0.status == .fail } }

@@ -57,6 +57,19 @@ enum LibPQ {
     }
     struct ParseError: Error { var message: String }
 
+    /// `PQconninfo`: the connection parameters in effect on `conn` (those with a value).
+    static func conninfo(_ conn: Connection) -> [(String, String)] {
+        guard let options = PQconninfo(conn) else { return [] }
+        defer { PQconninfoFree(options) }
+        var pairs: [(String, String)] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { pairs.append((String(cString: keyword), String(cString: value))) }
+            option += 1
+        }
+        return pairs
+    }
+
     /// Routes the server's notices (`NOTICE: … already exists, skipping`) to `receiver` instead of
     /// libpq's default, which prints them on standard error. `context` must outlive `conn`
     /// and every result made on it (libpq copies the hooks into each `PGresult`).
