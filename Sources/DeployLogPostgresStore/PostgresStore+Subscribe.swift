@@ -13,7 +13,8 @@ extension PostgresStore {
     /// server ended (errors `unavailable`) — during history or live — is retried after a pause
     /// that doubles from `RetryBackoff.first` up to `RetryBackoff.cap` (back at the start once
     /// a poll succeeds), from the position after the last event handed to `handler`: none is
-    /// delivered twice or skipped. Each retry is logged (debug) through the store's logger.
+    /// delivered twice or skipped. Each retry is logged (debug) through the store's logger; the
+    /// first of an outage as a warning, with the error, and its end as a notice.
     /// `cancel` is as prompt during a pause as between polls. Any other error — corruption, an
     /// invalid request, `handler` throwing (whatever it throws) — ends the subscription, and
     /// `wait()` rethrows it.
@@ -26,6 +27,7 @@ extension PostgresStore {
             // The first position neither handed to `handler` nor examined by a poll that ended.
             var next = max(position, 1)
             var backoff = RetryBackoff()
+            var inOutage = false
             /// Waits `seconds`, in short steps so that `cancel` is prompt; by the monotonic
             /// clock, so that a wall clock stepped back does not hold new events back.
             func pause(_ seconds: Double) {
@@ -62,6 +64,15 @@ extension PostgresStore {
                     } catch let error as StoreError where error.code == .unavailable {
                         // The events read before the connection was lost were delivered;
                         // `next` is the one after the last of them.
+                        if !inOutage {
+                            // Once an outage, and its end below: a wrong password or a dropped
+                            // database looks the same from here and is retried too, so whoever
+                            // follows the log must be told what it waits for.
+                            inOutage = true
+                            options.logger?.warning(
+                                "lost the connection while following the log; retrying until it is back",
+                                metadata: ["position": "\(next)", "error": "\(error.message)"])
+                        }
                         let delay = backoff.next()
                         options.logger?.debug(
                             "subscription lost its connection; retrying",
@@ -74,6 +85,11 @@ extension PostgresStore {
                     }
                     if let handlerFailure { throw handlerFailure }
                     backoff.reset()
+                    if inOutage {
+                        inOutage = false
+                        options.logger?.notice(
+                            "the connection is back; following the log again", metadata: ["position": "\(next)"])
+                    }
                     if stop { break }
                     let moved = examined >= start
                     next = max(next, examined + 1)

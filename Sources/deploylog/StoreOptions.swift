@@ -68,7 +68,9 @@ struct StoreOptions: ParsableArguments {
 
     static func open(_ address: String) throws(CLIError) -> any EventImporting {
         do {
-            if PostgresStoreAddress.isPostgres(address) { return try PostgresStore.open(url: address) }
+            if PostgresStoreAddress.isPostgres(address) {
+                return try PostgresStore.open(url: address, options: postgresOptions)
+            }
             return try FileStore.open(at: address)
         } catch {
             throw CLIError(error)
@@ -78,11 +80,20 @@ struct StoreOptions: ParsableArguments {
     /// Creates the store if it is missing (idempotent) and opens it.
     static func create(_ address: String) throws(CLIError) -> any EventImporting {
         do {
-            if PostgresStoreAddress.isPostgres(address) { return try PostgresStore.create(url: address) }
+            if PostgresStoreAddress.isPostgres(address) {
+                return try PostgresStore.create(url: address, options: postgresOptions)
+            }
             return try FileStore.create(at: address)
         } catch {
             throw CLIError(error)
         }
+    }
+
+    /// A PostgreSQL store's options: what it says without failing goes to stderr.
+    static var postgresOptions: PostgresStore.Options {
+        var options = PostgresStore.Options()
+        options.logger = StderrLogHandler.logger
+        return options
     }
 }
 

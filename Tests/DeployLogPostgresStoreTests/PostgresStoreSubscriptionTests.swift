@@ -160,6 +160,11 @@ final class PostgresStoreSubscriptionTests: XCTestCase {
             XCTAssertGreaterThan(resumed, 70)
             XCTAssertEqual((resumed - 1) % 50, 0, "resumed from \(resumed)")
             XCTAssertEqual(retry.metadata["delay"], "0.1")
+            // Whoever follows is told once an outage, with the error, and when it ends: four
+            // outages (one in history, three live), each a warning and a notice, in turn.
+            let told = log.records.filter { $0.level >= .notice }
+            XCTAssertEqual(told.map(\.level), Array(repeating: [Logger.Level.warning, .notice], count: 4).flatMap { $0 })
+            XCTAssertTrue(told.first?.metadata["error"]?.contains("unavailable") == true, "\(told)")
         }
     }
 
