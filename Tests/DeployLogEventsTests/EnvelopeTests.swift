@@ -75,8 +75,9 @@ final class EnvelopeTests: XCTestCase {
     }
 
     /// Every form a password takes in a URL or conninfo, as libpq reads them, is cut before the
-    /// log: query parameters, `?` `#` `/` `@` left unencoded in the password, spaces around `=`,
-    /// a URL in a sentence; and what is not a password is kept.
+    /// log: query parameters (`sslpassword`, a percent-encoded key), `?` `#` `/` `@` left
+    /// unencoded in the password, spaces around `=`, a URL in a sentence; and what is not a
+    /// password is kept, SQL that sets a column named password included.
     func testPasswordsInEveryFormLibpqReadsAreStripped() {
         let stripped = [
             ("postgres://app@db/st?password=s3cret", "postgres://app@db/st"),
@@ -90,8 +91,10 @@ final class EnvelopeTests: XCTestCase {
             ("host=db password = s3cret dbname=x", "host=db dbname=x"),
             ("host=db password='s3 cret'", "host=db"),
             ("run psql 'postgres://u:s3cret@h/d' now", "run psql 'postgres://u@h/d' now"),
-            ("connect with password=s3cret", "connect with"),
             ("a https://ci:s3cret@ci.example.com/hook b", "a https://ci@ci.example.com/hook b"),
+            ("postgres://db/x?sslpassword=s3cret&sslmode=verify-full", "postgres://db/x?sslmode=verify-full"),
+            ("postgres://db/x?pass%77ord=s3cret", "postgres://db/x"),  // libpq decodes the key
+            ("host=db sslpassword=s3cret", "host=db"),
         ]
         for (text, expected) in stripped {
             XCTAssertEqual(CredentialRedaction.redact(string: text), expected, text)
@@ -99,6 +102,9 @@ final class EnvelopeTests: XCTestCase {
         for kept in [
             "see https://example.com/a:b@c for docs", "https://host/x?y=a@b", "postgres://app@db/x",
             "postgresql://host:5432/db?application_name=a:b@c", "the password policy", "passwords=none",
+            // Not conninfo through and through: someone's SQL or prose, which is not rewritten
+            // (a rollback runs the SQL as stored).
+            "UPDATE users SET password = NULL, locked = true WHERE id < 10;", "connect with password=s3cret",
         ] {
             XCTAssertEqual(CredentialRedaction.redact(string: kept), kept)
         }
@@ -107,6 +113,8 @@ final class EnvelopeTests: XCTestCase {
             CredentialRedaction.mask(string: "failed: postgres://a:s3cret@h/d?password=s3cret and host=h password=s3cret"),
             "failed: postgres://a:***@h/d?password=*** and host=h password=***")
         XCTAssertEqual(CredentialRedaction.mask(string: "postgres://app:***@db/x"), "postgres://app:***@db/x")
+        // A message is only read: masked wherever a pair appears.
+        XCTAssertEqual(CredentialRedaction.mask(string: "connect with password=s3cret"), "connect with password=***")
     }
 
     func testTimestampsParseOffsetsAndPrintCanonically() {
