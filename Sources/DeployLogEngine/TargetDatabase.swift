@@ -76,19 +76,40 @@ public final class TargetDatabase {
     /// Otherwise each statement on its own (split as psql splits them), outside any
     /// transaction, as `CREATE INDEX CONCURRENTLY` requires; a failure leaves the statements
     /// before it done.
+    ///
+    /// Migrations with transaction control are refused before they run
+    /// (`MigrationFile.refuseTransactionControl`); SQL recorded before that was checked, or
+    /// a `CALL` that commits, is caught here: a transactional migration must leave the
+    /// transaction open for the engine's COMMIT, and any other must leave none open (closing
+    /// the connection would roll it back after its work was recorded as applied). Either
+    /// mistake is an error, so the migration is recorded as failed, not applied.
     public func run(sql: String, transactional: Bool) throws(PostgresError) {
         do {
             if transactional {
-                // One round trip: BEGIN, the SQL and COMMIT in one simple query. After an error
-                // the server skips the rest and the transaction is left aborted: roll it back.
+                // BEGIN and the SQL in one simple query. After an error the server skips the
+                // rest and the transaction is left aborted: roll it back.
                 do {
-                    _ = try connection.execute(script: "BEGIN;\n" + sql + "\n;\nCOMMIT;")
+                    _ = try connection.execute(script: "BEGIN;\n" + sql)
                 } catch {
                     if connection.isInTransaction { _ = try? connection.execute(script: "ROLLBACK") }
                     throw error
                 }
+                guard connection.isInTransaction else {
+                    throw PostgresError(
+                        .client,
+                        "the SQL ended the transaction deploylog opened for it (a COMMIT or ROLLBACK): what it did before may be committed or undone",
+                        statement: "COMMIT")
+                }
+                _ = try connection.execute(script: "COMMIT")
             } else {
                 for statement in SQLScript.statements(in: sql) { _ = try connection.execute(script: statement) }
+                guard !connection.isInTransaction else {
+                    _ = try? connection.execute(script: "ROLLBACK")
+                    throw PostgresError(
+                        .client,
+                        "the SQL left a transaction open (a BEGIN without COMMIT): it was rolled back, undoing the statements after the BEGIN",
+                        statement: "ROLLBACK")
+                }
             }
         } catch let e as PostgresError {
             throw e

@@ -101,6 +101,41 @@ import Testing
         #expect(SQLScript.statements(in: "-- only\n/* comments */ ;").isEmpty)
     }
 
+    @Test func aStandardSQLFunctionBodyIsOneStatement() {
+        let sql = """
+            CREATE OR REPLACE FUNCTION g(x int) RETURNS int LANGUAGE sql
+            BEGIN ATOMIC
+              SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;
+              SELECT x;
+            END;
+            SELECT g(1);
+            """
+        let statements = SQLScript.statements(in: sql)
+        #expect(statements.count == 2)
+        #expect(statements[0].hasSuffix("END"))
+        #expect(statements[1] == "SELECT g(1)")
+    }
+
+    @Test func transactionControlIsFoundOnlyAsAStatement() {
+        for sql in [
+            "CREATE TABLE t ();\nROLLBACK;", "INSERT INTO t VALUES (1); commit;", "BEGIN;\nCREATE TABLE t ();",
+            "-- note\n/* c */ END", "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SAVEPOINT s",
+            "RELEASE SAVEPOINT s", "ABORT", "PREPARE TRANSACTION 'x'", "COMMIT PREPARED 'x'",
+        ] {
+            #expect(SQLScript.transactionControl(in: sql) != nil, "\(sql)")
+        }
+        #expect(SQLScript.transactionControl(in: "SELECT 1;\nrollback;") == "ROLLBACK")
+        #expect(SQLScript.transactionControl(in: "COMMIT PREPARED 'x'") == "COMMIT PREPARED")
+        for sql in [
+            "SELECT 'commit'; SELECT \"rollback\" FROM t", "-- COMMIT;\nSELECT 1; /* ROLLBACK; */",
+            "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;",
+            "DO $body$ BEGIN ROLLBACK; END $body$", "PREPARE q AS SELECT 1", "CREATE TABLE commits (ended bool)",
+            "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+        ] {
+            #expect(SQLScript.transactionControl(in: sql) == nil, "\(sql)")
+        }
+    }
+
     @Test func dependencyOrderVersionOrderBreaksTies() throws {
         func file(_ v: String, _ n: String, _ deps: [String] = []) throws -> MigrationFile {
             try MigrationFile.parse(

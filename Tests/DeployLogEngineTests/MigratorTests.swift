@@ -108,6 +108,77 @@ import Testing
         #expect(try f.query("SELECT 1 FROM pg_class WHERE relname IN ('a', 'b')").count == 0)
     }
 
+    @Test func transactionControlInAMigrationIsRefusedBeforeAnythingRuns() throws {
+        let f = try EngineFixture()
+        for (name, file, statement) in [
+            ("rollback", "0002__undo.sql", "ROLLBACK"), ("commit", "0002__early_commit.sql", "COMMIT"),
+            ("begin", "0002__open.sql", "BEGIN"),
+        ] {
+            let up =
+                statement == "BEGIN"
+                ? "BEGIN;\nCREATE TABLE two ();" : "CREATE TABLE two ();\n\(statement);\nCREATE TABLE three ();"
+            let dir = try f.directory(
+                name,
+                [
+                    "0001__one.sql": migrationText(up: "CREATE TABLE one ();", down: "DROP TABLE one;"),
+                    file: migrationText(up: up, down: "DROP TABLE two;", upTransaction: statement != "BEGIN"),
+                ])
+            for attempt in 0..<2 {
+                do {
+                    if attempt == 0 {
+                        try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+                    } else {
+                        _ = try f.migrator().plan(.directory(dir))
+                    }
+                    Issue.record("\(statement) in a migration was accepted")
+                } catch {
+                    #expect(error.code == .badInput)
+                    #expect(error.message.contains("\(file): migration '\(file.dropFirst(6).dropLast(4))'"), "\(error)")
+                    #expect(error.message.contains("has \(statement) in its up SQL"), "\(error)")
+                }
+            }
+        }
+        #expect(try f.head() == 0)
+        #expect(try f.query("SELECT 1 FROM pg_class WHERE relname IN ('one', 'two', 'three')").count == 0)
+
+        // The words in strings and function bodies are not statements.
+        let fine = try f.directory(
+            "fine",
+            [
+                "0001__words.sql": migrationText(
+                    up: """
+                        CREATE TABLE notes (body text);
+                        INSERT INTO notes VALUES ('commit'), ('rollback; begin');
+                        CREATE PROCEDURE batch() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;
+                        """, down: "DROP PROCEDURE batch(); DROP TABLE notes;")
+            ])
+        let run = try f.migrator().up(.directory(fine), targetURL: f.databaseURL)
+        #expect(run.applied.map(\.name) == ["words"])
+        #expect(try f.query("SELECT count(*)::int FROM notes")[0].int(0) == 2)
+    }
+
+    /// SQL recorded before migrations were checked for transaction control (a rollback's
+    /// re-apply runs it again) is caught when it runs.
+    @Test func sqlThatEndsOrLeavesOpenATransactionFailsWhenItRuns() throws {
+        let f = try EngineFixture()
+        let target = try TargetDatabase(url: f.databaseURL)
+        #expect(throws: PostgresError.self) {
+            try target.run(sql: "CREATE TABLE undone ();\nROLLBACK;", transactional: true)
+        }
+        #expect(!target.connection.isInTransaction)
+        #expect(throws: PostgresError.self) {
+            try target.run(sql: "CREATE TABLE kept ();\nBEGIN;\nCREATE TABLE lost ();", transactional: false)
+        }
+        #expect(!target.connection.isInTransaction)
+        #expect(
+            try f.query("SELECT relname::text FROM pg_class WHERE relname IN ('undone', 'kept', 'lost')").map {
+                try $0.string(0)
+            } == ["kept"])
+        try target.run(sql: "CREATE TABLE fine ();", transactional: true)
+        try target.run(sql: "CREATE TABLE also_fine ();", transactional: false)
+        #expect(try f.query("SELECT 1 FROM pg_class WHERE relname IN ('fine', 'also_fine')").count == 2)
+    }
+
     @Test func aFailedStatementStopsTheRunWithItsSQLState() throws {
         let f = try EngineFixture()
         let dir = try f.directory(

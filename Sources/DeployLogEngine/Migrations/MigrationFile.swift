@@ -183,6 +183,22 @@ public struct MigrationFile: Sendable, Hashable {
             downTransactional: sawDown ? downTransactional : true)
     }
 
+    /// Refuses up or down SQL holding a transaction-control statement (`COMMIT`, `ROLLBACK`,
+    /// `BEGIN` …, see `SQLScript.transactionControl`), before anything is registered or run:
+    /// the engine runs each migration in its own transaction (or, with `transaction=false`,
+    /// statement by statement) and records its outcome as one, which such a statement would
+    /// make untrue.
+    public func refuseTransactionControl() throws(EngineError) {
+        for (section, sql) in [("up", upSQL), ("down", downSQL)] {
+            guard let sql, let statement = SQLScript.transactionControl(in: sql) else { continue }
+            throw EngineError(
+                .badInput,
+                "\(fileName): migration '\(name)' has \(statement) in its \(section) SQL; deploylog runs each migration "
+                    + "in a transaction of its own (or statement by statement with transaction=false): remove it, or "
+                    + "split the migration in two")
+        }
+    }
+
     /// `("type", "index")` for `-- deploylog:type index`; nil for any other comment.
     private static func directive(_ line: Substring) -> (String, String)? {
         var rest = line.dropFirst(2).drop { $0 == " " || $0 == "\t" }

@@ -48,8 +48,9 @@ public struct MigrationStatusEntry: Sendable, Equatable {
 }
 
 extension MigrationPlan {
-    /// Makes the plan: refuses a missing dependency, a dependency cycle and an applied
-    /// migration whose file changed (naming the file, both checksums, who applied it and when).
+    /// Makes the plan: refuses a missing dependency, a dependency cycle, an applied
+    /// migration whose file changed (naming the file, both checksums, who applied it and when)
+    /// and a migration to run that controls transactions itself.
     public static func make(files: [MigrationFile], ledger: MigrationLedger) throws(EngineError) -> MigrationPlan {
         var toRegister: [MigrationFile] = []
         var alreadyApplied: [String] = []
@@ -73,6 +74,7 @@ extension MigrationPlan {
             } else {
                 toRegister.append(f)
             }
+            try f.refuseTransactionControl()
             pending.append(f)
         }
         let inSource = Set(files.map(\.name))

@@ -2,6 +2,9 @@
 /// quoted strings (`'…'`, `E'…'`), quoted identifiers (`"…"`), dollar-quoted bodies
 /// (`$$…$$`, `$tag$…$tag$`) and comments (`--…`, nested `/* … */`) do not end a statement.
 ///
+/// Like psql, a `BEGIN … END` body of `CREATE [OR REPLACE] FUNCTION|PROCEDURE` (a
+/// SQL-standard body, `BEGIN ATOMIC`) is one statement whatever semicolons it holds.
+///
 /// Used for migrations that run outside a transaction: PostgreSQL runs a multi-statement
 /// query string as one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses, so each
 /// statement is sent on its own.
@@ -14,12 +17,23 @@ public enum SQLScript {
         var start = 0
         var i = 0
         var hasCode = false
+        // The statement's first words (lowercased) and how deep in `BEGIN … END` blocks of a
+        // function body it is, as psql's lexer counts them.
+        var words: [String] = []
+        var blockDepth = 0
         func flush(_ end: Int) {
             if hasCode {
                 let text = String(decoding: b[start..<end], as: UTF8.self)
                 out.append(text.trimmingCharacters())
             }
             hasCode = false
+            words = []
+            blockDepth = 0
+        }
+        func isRoutineDefinition() -> Bool {
+            guard words.first == "create" else { return false }
+            let kind = words.count > 3 && words[1] == "or" && words[2] == "replace" ? words[3] : words.dropFirst().first
+            return kind == "function" || kind == "procedure"
         }
         while i < b.count {
             let c = b[i]
@@ -97,8 +111,10 @@ public enum SQLScript {
                 i += 1
                 continue
             case UInt8(ascii: ";"):
-                flush(i)
-                start = i + 1
+                if blockDepth == 0 {
+                    flush(i)
+                    start = i + 1
+                }
                 i += 1
                 continue
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
@@ -106,11 +122,87 @@ public enum SQLScript {
                 continue
             default:
                 hasCode = true
-                i += 1
+                guard isIdentifierByte(c) else {
+                    i += 1
+                    continue
+                }
+                let wordStart = i
+                while i < b.count, isIdentifierByte(b[i]) { i += 1 }
+                guard isLetter(c) || c == UInt8(ascii: "_") else { continue }  // a number
+                let word = String(decoding: b[wordStart..<i], as: UTF8.self).lowercased()
+                if words.count < 4 { words.append(word) }
+                switch word {
+                case "begin" where blockDepth > 0 || isRoutineDefinition(): blockDepth += 1
+                case "case" where blockDepth > 0: blockDepth += 1
+                case "end" where blockDepth > 0: blockDepth -= 1
+                default: break
+                }
             }
         }
         flush(b.count)
         return out
+    }
+
+    /// The first transaction-control statement of `sql` (`BEGIN`, `START TRANSACTION`,
+    /// `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`, `PREPARE TRANSACTION`,
+    /// `COMMIT PREPARED` …), as its first words in capitals; nil when there is none.
+    ///
+    /// deploylog owns a migration's transaction: a `COMMIT` or `ROLLBACK` inside it would end
+    /// the transaction the engine opened (and recorded work as atomic that was not, or as
+    /// applied that was undone), and a `BEGIN` in a migration run statement by statement would
+    /// leave the rest inside a transaction that closing the connection rolls back. Only whole
+    /// statements count: the words in strings, comments and dollar-quoted bodies (a PL/pgSQL
+    /// procedure's `COMMIT`) are not statements of the script.
+    public static func transactionControl(in sql: String) -> String? {
+        for statement in statements(in: sql) {
+            let words = leadingWords(statement, 2)
+            guard let first = words.first else { continue }
+            switch first {
+            case "BEGIN", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE":
+                return words.joined(separator: " ")
+            case "START" where words.count > 1 && words[1] == "TRANSACTION",
+                "PREPARE" where words.count > 1 && words[1] == "TRANSACTION":
+                return words.joined(separator: " ")
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// Up to `count` words at the start of a statement, in capitals, after comments.
+    private static func leadingWords(_ statement: String, _ count: Int) -> [String] {
+        let b = Array(statement.utf8)
+        var i = 0
+        var words: [String] = []
+        while i < b.count, words.count < count {
+            let c = b[i]
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
+                i += 1
+            } else if c == UInt8(ascii: "-"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "-") {
+                while i < b.count, b[i] != UInt8(ascii: "\n") { i += 1 }
+            } else if c == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
+                var depth = 1
+                i += 2
+                while i < b.count, depth > 0 {
+                    if b[i] == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
+                        depth += 1
+                        i += 2
+                    } else if b[i] == UInt8(ascii: "*"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") {
+                        depth -= 1
+                        i += 2
+                    } else {
+                        i += 1
+                    }
+                }
+            } else if isLetter(c) || c == UInt8(ascii: "_") {
+                let start = i
+                while i < b.count, isIdentifierByte(b[i]) { i += 1 }
+                words.append(String(decoding: b[start..<i], as: UTF8.self).uppercased())
+            } else {
+                break
+            }
+        }
+        return words
     }
 
     /// The index of the closing `$` of a dollar-quote tag starting at `i` (`$$` or `$tag$`),
