@@ -157,6 +157,41 @@ import Testing
             ])
     }
 
+    @Test func aFailedReapplyRecordsTheMigrationFailedWithItsError() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "m",
+            [
+                "1__a.sql": migrationText(up: "CREATE TABLE a (id int);", down: "DROP TABLE a;"),
+                "2__b.sql": migrationText(up: "CREATE TABLE b (id int);", down: "DROP TABLE b;"),
+            ])
+        try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        let applied = try f.events(type: "MigrationApplied")
+        let planner = RollbackPlanner(store: f.store, environment: "staging")
+        let executor = RollbackExecutor(store: f.store, environment: "staging", actor: "tester")
+        let back = try planner.plan(toPosition: applied[0].position)
+        try executor.execute(back, targetURL: f.databaseURL, reason: "test")
+        // Back to where b was applied: b is re-applied, and fails (its table is in the way).
+        _ = try f.query("CREATE TABLE b (other text)")
+        let forward = try planner.plan(toPosition: applied[1].position)
+        #expect(forward.steps.map(\.actionName) == ["reapply_migration"])
+        do {
+            try executor.execute(forward, targetURL: f.databaseURL, reason: "test")
+            Issue.record("the re-apply passed")
+        } catch {
+            #expect(error.code == .stepFailed)
+            #expect(error.sqlState == "42P07")
+        }
+        let types = try f.events().suffix(3).map(\.type)
+        #expect(types == ["MigrationStarted", "MigrationFailed", "RollbackFailed"])
+        let ledger = try f.migrator().ledger()
+        #expect(ledger.running.isEmpty)
+        let status = try f.migrator().status(.directory(dir))
+        #expect(status.map(\.state) == [.applied, .failed])
+        #expect(status[1].error?.contains("SQLSTATE 42P07") == true, "\(status[1])")
+        #expect(try f.migrator().plan(.directory(dir)).interrupted.isEmpty)
+    }
+
     @Test func aVersionTargetRevertsWhatCameAfterIt() throws {
         let f = try EngineFixture()
         try f.migrator().up(.seed, targetURL: f.databaseURL)

@@ -137,12 +137,31 @@ public struct RollbackExecutor: Sendable {
                     )
                     result.reverted.append(name)
                 case .reapplyMigration(let name, let sql, let transactional):
+                    guard let target else {
+                        throw EngineError(.internalError, "no target database for SQL of migration '\(name)'")
+                    }
                     var startedEvent = try ProposedEvent(
                         MigrationStarted(environment: environment, name: name, deploymentId: id), metadata: metadata,
                         expectedVersion: .after(ledger.streamVersion))
                     startedEvent.expectedVersion = .after(ledger.streamVersion)
                     try appendAndFold([startedEvent], &ledger)
-                    try runSQL(target, sql, transactional, what: "SQL of migration '\(name)'")
+                    do { try target.run(sql: sql, transactional: transactional) } catch {
+                        // The migration's own outcome, before RollbackFailed: without it the
+                        // migrations stream shows it running for ever and the next `up`
+                        // records it as interrupted instead of failed with its error.
+                        try appendAndFold(
+                            [
+                                try ProposedEvent(
+                                    MigrationFailed(
+                                        environment: environment, name: name, deploymentId: id,
+                                        executionTimeMs: Migrator.milliseconds(clock.now - started),
+                                        error: Migrator.describe(error)),
+                                    metadata: metadata, expectedVersion: .after(ledger.streamVersion))
+                            ], &ledger)
+                        throw EngineError(
+                            .stepFailed, "SQL of migration '\(name)': \(Migrator.describe(error))",
+                            sqlState: error.sqlState)
+                    }
                     let ms = Migrator.milliseconds(clock.now - started)
                     events.append(
                         try ProposedEvent(
