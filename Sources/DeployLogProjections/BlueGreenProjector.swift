@@ -5,10 +5,12 @@ public import DeployLogEvents
 /// (never the active colour: that changes only on TrafficSwitched). DeployToInactiveStarted →
 /// `deploying`; TrafficSwitchStarted → `switching`; TrafficSwitched → `completed` with the new
 /// active colour; BlueGreenDeployFailed → `failed`. `health_check_results` holds the last
-/// HealthChecksRecorded of each colour.
+/// HealthChecksRecorded of each colour since the last deploy to it (a deploy forgets the checks
+/// of the version it replaces).
 public struct BlueGreenProjector: Projector {
     public static let name = "blue-green"
-    public static let version = 1
+    /// 2: a deploy to a colour forgets that colour's earlier health checks.
+    public static let version = 2
 
     public struct Deployment: Sendable, Equatable {
         public var id: Int
@@ -74,6 +76,7 @@ public struct BlueGreenProjector: Projector {
             r.deploymentStatus = "deploying"
             r.deployingVersion = d.string("version")
             r.rollbackTriggered = false
+            r.healthCheckResults.removeValue(forKey: d.string("targetColor") ?? "unknown")
         case .healthChecksRecorded:
             let color = d.string("color") ?? "unknown"
             r.healthCheckResults[color] = .object(

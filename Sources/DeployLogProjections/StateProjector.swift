@@ -7,7 +7,8 @@ public import DeployLogEvents
 /// it loads in milliseconds on a long log.
 public struct StateProjector: Projector {
     public static let name = "state"
-    public static let version = 1
+    /// 2: a deploy to a colour forgets that colour's earlier health checks.
+    public static let version = 2
 
     public struct AppliedMigration: Sendable, Equatable {
         public var name: String
@@ -164,7 +165,11 @@ public struct StateProjector: Projector {
             .blueGreenDeployFailed:
             guard let name = d.string("deploymentName"), var bg = blueGreen[name] else { return }
             switch e.kind {
-            case .deployToInactiveStarted: bg.status = "deploying"
+            case .deployToInactiveStarted:
+                // A new version on that colour: the checks of the one it replaces no longer say
+                // anything about it.
+                bg.status = "deploying"
+                bg.lastHealthChecks.removeValue(forKey: d.string("targetColor") ?? "unknown")
             case .healthChecksRecorded:
                 var checks = d.object
                 checks.removeValue(forKey: "deploymentName")

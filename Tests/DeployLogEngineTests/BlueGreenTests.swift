@@ -143,6 +143,45 @@ import Testing
         #expect(p.switched() == nil)
     }
 
+    @Test func aColourWhoseLastDeployFailedInMigrationIsNotSwitchedToOnOlderChecks() throws {
+        let p = try Pair("bg_stale_checks")
+        let first = try p.deployer.deploy(
+            name: "camera-counting-prod", version: "1.3.0", source: .directory(try p.migrations()))
+        #expect(first.targetColor == .green && first.healthy && first.switched)
+        try p.deployer.switchTraffic(name: "camera-counting-prod")  // back to blue; green stays healthy
+        #expect(try p.pair().activeColor == .blue)
+        let broken = try p.f.directory(
+            "broken",
+            [
+                "1.0.0__create_cameras.sql": migrationText(
+                    up: "CREATE TABLE cameras (id int, status text);", down: "DROP TABLE cameras;"),
+                "1.4.0__break.sql": migrationText(up: "ALTER TABLE nowhere ADD COLUMN x int;", down: nil),
+            ])
+        let second = try p.deployer.deploy(name: "camera-counting-prod", version: "1.4.0", source: .directory(broken))
+        #expect(second.targetColor == .green && !second.switched)
+        #expect(second.failure?.contains("migrating green") == true)
+        #expect(try p.pair().lastHealthChecks[.green] == nil)
+
+        let head = try p.f.head()
+        do {
+            try p.deployer.switchTraffic(name: "camera-counting-prod")
+            Issue.record("traffic was switched to a colour whose last deploy failed")
+        } catch {
+            #expect(error.code == .stepFailed)
+            #expect(error.message.contains("the last deploy to green (version 1.4.0) has no health checks"), "\(error)")
+            #expect(error.message.contains("42P01"), "\(error)")
+        }
+        #expect(try p.f.head() == head)
+        #expect(try p.pair().activeColor == .blue)
+        // The read models forget green's checks too.
+        let projections = try Projections.fold(p.f.store)
+        #expect(projections.state.blueGreen["camera-counting-prod"]?.lastHealthChecks["green"] == nil)
+        #expect(projections.blueGreen.deployment("camera-counting-prod")?.healthCheckResults["green"] == nil)
+        // Forced, it goes.
+        try p.deployer.switchTraffic(name: "camera-counting-prod", force: true)
+        #expect(try p.pair().activeColor == .green)
+    }
+
     @Test func aFailingSwitchCommandLeavesTheActiveColourServing() throws {
         let p = try Pair("bg_switch_fails", switchCommand: "echo 'load balancer refused'; exit 7")
         let result = try p.deployer.deploy(

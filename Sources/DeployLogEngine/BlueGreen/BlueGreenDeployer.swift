@@ -183,8 +183,9 @@ public struct BlueGreenDeployer: Sendable {
     /// the active colour does not change.
     @discardableResult
     ///
-    /// A colour whose last health checks failed is refused (nothing is recorded) unless `force`:
-    /// deploy to it again first.
+    /// A colour whose last health checks failed, or whose last deploy recorded none (it failed
+    /// before them, say in a migration), is refused (nothing is recorded) unless `force`: deploy
+    /// to it again first.
     public func switchTraffic(name: String, pipelineId: String? = nil, force: Bool = false) throws(EngineError)
         -> SwitchResult
     {
@@ -192,6 +193,13 @@ public struct BlueGreenDeployer: Sendable {
         let from = pair.activeColor
         let to = pair.inactiveColor
         let version = pair.versions[to] ?? "unknown"
+        if !force, pair.uncheckedColors.contains(to) {
+            let why = pair.status == "failed" ? pair.lastFailure.map { " (it failed: \($0))" } ?? "" : ""
+            throw EngineError(
+                .stepFailed,
+                "blue-green \(name): the last deploy to \(to.rawValue) (version \(version)) has no health checks\(why); "
+                    + "traffic stays on \(from.rawValue) — deploy to \(to.rawValue) again, or force the switch")
+        }
         if !force, let last = pair.lastHealthChecks[to], !last.healthy {
             throw EngineError(
                 .stepFailed,

@@ -20,8 +20,12 @@ public struct BlueGreenPair: Sendable, Equatable {
     public var status = "idle"
     /// The version last deployed to each colour.
     public var versions: [BlueGreenColor: String] = [:]
-    /// The last health checks of each colour.
+    /// The last health checks of each colour since the last deploy to it: a deploy forgets
+    /// the checks of the version it replaces.
     public var lastHealthChecks: [BlueGreenColor: HealthChecksRecorded] = [:]
+    /// Colours deployed to and not health-checked since (the deploy failed before its checks,
+    /// or is still running): traffic must not move there on the strength of older checks.
+    public var uncheckedColors: Set<BlueGreenColor> = []
     /// Why the last deploy failed, while `status` is failed.
     public var lastFailure: String?
     /// The stream's last version (nil: no stream).
@@ -74,10 +78,13 @@ public struct BlueGreenPair: Sendable, Equatable {
             guard let d = try? decoder.decode(DeployToInactiveStarted.self, from: e.data) else { return }
             status = "deploying"
             versions[d.targetColor] = d.version
+            lastHealthChecks[d.targetColor] = nil
+            uncheckedColors.insert(d.targetColor)
             lastFailure = nil
         case HealthChecksRecorded.eventType:
             guard let h = try? decoder.decode(HealthChecksRecorded.self, from: e.data) else { return }
             lastHealthChecks[h.color] = h
+            uncheckedColors.remove(h.color)
         case TrafficSwitchStarted.eventType:
             status = "switching"
         case TrafficSwitched.eventType:
