@@ -179,6 +179,26 @@ import Testing
         #expect(try f.query("SELECT 1 FROM pg_class WHERE relname IN ('fine', 'also_fine')").count == 2)
     }
 
+    @Test func targetConnectionsAreBoundedUnlessTheURLSaysOtherwise() throws {
+        let f = try EngineFixture()
+        let expected = [
+            "connect_timeout": "10", "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
+            "keepalives_count": "3", "tcp_user_timeout": "60000",
+        ]
+        let target = try TargetDatabase(url: f.databaseURL)
+        let check = try HealthChecker.connect(f.databaseURL)
+        for (name, value) in expected {
+            #expect(target.connection.connectionParameter(name) == value, "\(name)")
+            #expect(check.connectionParameter(name) == value, "\(name)")
+        }
+        let own = f.databaseURL + (f.databaseURL.contains("?") ? "&" : "?") + "connect_timeout=3&keepalives_idle=5"
+        for connection in [try TargetDatabase(url: own).connection, try HealthChecker.connect(own)] {
+            #expect(connection.connectionParameter("connect_timeout") == "3")
+            #expect(connection.connectionParameter("keepalives_idle") == "5")
+            #expect(connection.connectionParameter("keepalives_count") == "3")
+        }
+    }
+
     @Test func aFailedStatementStopsTheRunWithItsSQLState() throws {
         let f = try EngineFixture()
         let dir = try f.directory(

@@ -1,5 +1,5 @@
 public import DeployLogEvents
-import DeployLogPostgres
+public import DeployLogPostgres
 import Foundation
 public import Logging
 
@@ -19,8 +19,7 @@ public enum HealthChecker {
 
         let connection: PostgresConnection
         do {
-            connection = try PostgresConnection(
-                url, defaults: ["connect_timeout": String(Self.connectTimeoutSeconds)], logger: logger)
+            connection = try connect(url, logger: logger)
             try connection.query("SELECT 1")
         } catch {
             checks.append(
@@ -90,9 +89,12 @@ public enum HealthChecker {
         return checks
     }
 
-    /// Seconds a check waits to connect when the URL does not say (libpq's default is to wait
-    /// for the operating system, minutes for a host that does not answer).
-    public static let connectTimeoutSeconds = 10
+    /// The checks' connection, bounded like the engine's other target connections
+    /// (`TargetDatabase.connectionDefaults`, unless the URL says otherwise): a check of a host
+    /// that does not answer fails in seconds instead of waiting for the operating system.
+    package static func connect(_ url: String, logger: Logger? = nil) throws -> PostgresConnection {
+        try PostgresConnection(url, defaults: TargetDatabase.connectionDefaults, logger: logger)
+    }
 
     /// Healthy when no check failed.
     public static func isHealthy(_ checks: [HealthCheck]) -> Bool { !checks.contains { $0.status == .fail } }
