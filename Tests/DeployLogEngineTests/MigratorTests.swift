@@ -199,6 +199,52 @@ import Testing
         }
     }
 
+    @Test func aMigrationHoldingAPasswordIsRefusedBeforeAnythingIsStored() throws {
+        let f = try EngineFixture()
+        let secret = try f.directory(
+            "secret",
+            [
+                "0001__one.sql": migrationText(up: "CREATE TABLE one ();", down: "DROP TABLE one;"),
+                "0002__link.sql": migrationText(
+                    up: "SELECT dblink_connect('postgres://u:s3cretpw@h/db');", down: "SELECT 1;"),
+            ])
+        for attempt in 0..<2 {
+            do {
+                if attempt == 0 {
+                    try f.migrator().up(.directory(secret), targetURL: f.databaseURL)
+                } else {
+                    _ = try f.migrator().plan(.directory(secret))
+                }
+                Issue.record("a migration holding a password was accepted")
+            } catch {
+                #expect(error.code == .badInput)
+                #expect(
+                    error.message.contains("0002__link.sql: migration 'link' has a password in its up SQL"), "\(error)")
+                #expect(error.message.contains(".pgpass"))
+                #expect(!error.message.contains("s3cretpw"))
+            }
+        }
+        #expect(try f.head() == 0)
+        #expect(try f.query("SELECT 1 FROM pg_class WHERE relname = 'one'").count == 0)
+    }
+
+    @Test func ordinarySQLAboutPasswordsIsStoredAsWritten() throws {
+        let f = try EngineFixture()
+        let up = "CREATE TABLE users (id int, password text);\nUPDATE users SET password = NULL;"
+        let down = "UPDATE users SET password = 'x' WHERE password IS NULL;\nDROP TABLE users;"
+        let dir = try f.directory("m", ["0001__users.sql": migrationText(up: up, down: down)])
+        // KNOWN ISSUE, not a workaround: this needs CredentialRedaction to leave `password = …`
+        // in non-conninfo text (SQL) alone, a change made in parallel. Until it lands,
+        // redaction rewrites this SQL and the engine refuses the migration as holding a
+        // password. When it lands this wrapper reports "known issue was not recorded": remove it.
+        withKnownIssue("CredentialRedaction rewrites `password = NULL` in SQL (fixed in parallel)") {
+            try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+            let registered = try #require(try f.events(type: "MigrationRegistered").first?.data.objectValue)
+            #expect(registered["sql"]?.stringValue == up)
+            #expect(registered["rollbackSql"]?.stringValue == down)
+        }
+    }
+
     @Test func aFailedStatementStopsTheRunWithItsSQLState() throws {
         let f = try EngineFixture()
         let dir = try f.directory(

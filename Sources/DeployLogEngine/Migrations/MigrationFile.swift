@@ -199,6 +199,22 @@ public struct MigrationFile: Sendable, Hashable {
         }
     }
 
+    /// Refuses up or down SQL holding a password (a connection URL or conninfo string, as in
+    /// `dblink_connect('postgres://u:secret@h/db')`), before anything is registered or run:
+    /// every string of an event loses its passwords before it is appended
+    /// (`CredentialRedaction`), so the log would hold other SQL than the file's, and a rollback
+    /// or re-apply would run that altered text. The message names the migration, never the
+    /// password.
+    public func refuseCredentials() throws(EngineError) {
+        for (section, sql) in [("up", upSQL), ("down", downSQL)] {
+            guard let sql, CredentialRedaction.redact(string: sql) != sql else { continue }
+            throw EngineError(
+                .badInput,
+                "\(fileName): migration '\(name)' has a password in its \(section) SQL, which the log would store "
+                    + "altered; keep secrets out of migrations (a .pgpass file, or a server-side USER MAPPING)")
+        }
+    }
+
     /// `("type", "index")` for `-- deploylog:type index`; nil for any other comment.
     private static func directive(_ line: Substring) -> (String, String)? {
         var rest = line.dropFirst(2).drop { $0 == " " || $0 == "\t" }

@@ -50,7 +50,7 @@ public struct MigrationStatusEntry: Sendable, Equatable {
 extension MigrationPlan {
     /// Makes the plan: refuses a missing dependency, a dependency cycle, an applied
     /// migration whose file changed (naming the file, both checksums, who applied it and when)
-    /// and a migration to run that controls transactions itself.
+    /// and a migration to run that controls transactions itself or holds a password.
     public static func make(files: [MigrationFile], ledger: MigrationLedger) throws(EngineError) -> MigrationPlan {
         var toRegister: [MigrationFile] = []
         var alreadyApplied: [String] = []
@@ -75,6 +75,7 @@ extension MigrationPlan {
                 toRegister.append(f)
             }
             try f.refuseTransactionControl()
+            try f.refuseCredentials()
             pending.append(f)
         }
         let inSource = Set(files.map(\.name))
