@@ -17,17 +17,10 @@ public final class TargetDatabase {
     public private(set) var isLocked = false
 
     /// libpq parameters of every connection the engine makes to a target (migrations, rollbacks,
-    /// health checks) unless the URL sets its own, the PostgreSQL store's values: 10 s to
-    /// connect (libpq's default waits for the operating system, minutes for a host that does
-    /// not answer); keepalive probes after 30 s of silence, every 10 s, 3 unanswered ending the
-    /// connection; 60 s for sent data to be acknowledged. A server that vanished mid-migration
-    /// then fails the run within about a minute instead of hanging it while it holds the lock.
-    /// Neither ends a slow but live statement (a long `CREATE INDEX CONCURRENTLY`): the server's
-    /// kernel answers probes and acknowledges data however long the statement runs.
-    public static let connectionDefaults: KeyValuePairs<String, String> = [
-        "connect_timeout": "10", "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
-        "keepalives_count": "3", "tcp_user_timeout": "60000",
-    ]
+    /// health checks) unless the URL sets its own: the store's (`PostgresConnection.timeouts`).
+    /// A server that vanished mid-migration then fails the run within about a minute instead
+    /// of hanging it while it holds the lock; a long `CREATE INDEX CONCURRENTLY` still runs.
+    public static let connectionDefaults = PostgresConnection.timeouts
 
     /// Connects (with `connectionDefaults`). The URL's password, if any, is used and never
     /// shown; without one libpq reads `PGPASSWORD` or `~/.pgpass`.

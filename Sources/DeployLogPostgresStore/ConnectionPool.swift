@@ -70,27 +70,14 @@ final class ConnectionPool: @unchecked Sendable {
     /// Both are made again if the session is reset behind the store's back (`DISCARD ALL`,
     /// see `PostgresConnection.setUpSession`).
     ///
-    /// A server that vanishes without closing the connection (a failover whose old host is
-    /// gone, a partition) is noticed within about a minute rather than the system's TCP
-    /// defaults (two minutes to connect; some fifteen for a statement sent, hours when
-    /// waiting for an answer): `timeouts`, unless the URL sets them. Keepalive probes are
-    /// answered by the server's kernel however long a statement runs, and the user timeout
-    /// counts only data the server's kernel has not acknowledged, so neither ends a slow but
-    /// live statement.
+    /// A server that vanishes without closing the connection is noticed within about a minute
+    /// (`PostgresConnection.timeouts`, unless the URL sets them).
     static func connect(_ url: String, logger: Logger?) throws -> PostgresConnection {
-        let connection = try PostgresConnection(url, defaults: timeouts, logger: logger)
+        let connection = try PostgresConnection(url, defaults: PostgresConnection.timeouts, logger: logger)
         try connection.setUpSession(
             "SET plan_cache_mode = force_generic_plan; SET default_transaction_isolation = 'read committed'")
         return connection
     }
-
-    /// libpq parameters for `connect`: seconds to connect; keepalive probes after 30 s of
-    /// silence, every 10 s, 3 unanswered ending the connection; 60 s for sent data to be
-    /// acknowledged.
-    static let timeouts: KeyValuePairs<String, String> = [
-        "connect_timeout": "10", "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
-        "keepalives_count": "3", "tcp_user_timeout": "60000",
-    ]
 
     private func give(_ connection: PostgresConnection) {
         guard connection.isOpen, !connection.isInTransaction else {

@@ -233,16 +233,10 @@ import Testing
         let up = "CREATE TABLE users (id int, password text);\nUPDATE users SET password = NULL;"
         let down = "UPDATE users SET password = 'x' WHERE password IS NULL;\nDROP TABLE users;"
         let dir = try f.directory("m", ["0001__users.sql": migrationText(up: up, down: down)])
-        // KNOWN ISSUE, not a workaround: this needs CredentialRedaction to leave `password = …`
-        // in non-conninfo text (SQL) alone, a change made in parallel. Until it lands,
-        // redaction rewrites this SQL and the engine refuses the migration as holding a
-        // password. When it lands this wrapper reports "known issue was not recorded": remove it.
-        withKnownIssue("CredentialRedaction rewrites `password = NULL` in SQL (fixed in parallel)") {
-            try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
-            let registered = try #require(try f.events(type: "MigrationRegistered").first?.data.objectValue)
-            #expect(registered["sql"]?.stringValue == up)
-            #expect(registered["rollbackSql"]?.stringValue == down)
-        }
+        try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        let registered = try #require(try f.events(type: "MigrationRegistered").first?.data.objectValue)
+        #expect(registered["sql"]?.stringValue == up)
+        #expect(registered["rollbackSql"]?.stringValue == down)
     }
 
     @Test func aFailedStatementStopsTheRunWithItsSQLState() throws {

@@ -99,7 +99,7 @@ final class PostgresStoreSessionTests: XCTestCase {
         try withTestDatabase(prefix: "pgstore_timeouts") { url in
             let store = try PostgresStore.create(url: url)
             try store.pool.with { c in
-                for (key, value) in ConnectionPool.timeouts {
+                for (key, value) in PostgresConnection.timeouts {
                     XCTAssertEqual(c.connectionParameter(key), value, key)
                 }
             }
