@@ -2,8 +2,18 @@ public import DeployLogPostgres
 import Foundation
 public import Logging
 
-/// One connection to a deployment target (an environment's database) holding the engine's
-/// advisory lock while it works, so that two deploys to one database never run at once.
+/// A deployment target (an environment's database): one connection holding the engine's
+/// advisory lock while it works, so that two deploys to one database never run at once, and a
+/// fresh connection for each piece of SQL it runs (`run`).
+///
+/// The lock's connection runs nothing but the lock: SQL on it could drop the lock (`DISCARD
+/// ALL`, `pg_advisory_unlock_all()`) while `isLocked` stays true, and a waiting run would then
+/// take the lock, find the migration "running", record it interrupted and run it again beside
+/// this one. A new connection per migration also gives each one the session the URL describes,
+/// whatever the one before it did with `SET search_path`, `SET ROLE` or
+/// `session_replication_role`: a reset after each could miss state (`DISCARD ALL` cannot run
+/// in a transaction, and `RESET ALL` leaves the role), and the connection costs a few ms next to
+/// a migration.
 ///
 /// Blocking, like `PostgresConnection`: use it from one thread, not from Swift's shared pool.
 public final class TargetDatabase {
@@ -11,8 +21,13 @@ public final class TargetDatabase {
     /// of `pg_advisory_lock(bigint)`.
     public static let lockKey: Int64 = 0x6465_706C_6F79_6C67
 
+    /// The connection that takes and holds the lock; it runs nothing else.
     public let connection: PostgresConnection
-    /// The database role the connection logged in as (`current_user`): who applied a migration.
+    /// The URL as given (with its password, if any): each `run` connects with it. Never shown.
+    private let url: String
+    private let logger: Logger?
+    /// The database role the connections log in as (`current_user` when the lock was taken; every
+    /// `run` logs in with the same URL): who applied a migration.
     public private(set) var role = ""
     public private(set) var isLocked = false
 
@@ -25,6 +40,8 @@ public final class TargetDatabase {
     /// Connects (with `connectionDefaults`). The URL's password, if any, is used and never
     /// shown; without one libpq reads `PGPASSWORD` or `~/.pgpass`.
     public init(url: String, logger: Logger? = nil) throws(EngineError) {
+        self.url = url
+        self.logger = logger
         do {
             connection = try PostgresConnection(url, defaults: Self.connectionDefaults, logger: logger)
         } catch let e as PostgresError {
@@ -78,7 +95,9 @@ public final class TargetDatabase {
         _ = try? connection.query("SELECT pg_advisory_unlock($1)", [.int8(Self.lockKey)])
     }
 
-    /// Runs migration SQL as written. `transactional`: the whole text in one transaction.
+    /// Runs migration SQL as written, on a connection of its own that is closed afterwards (see
+    /// the type's comment): the lock's connection never runs it, and nothing it sets reaches
+    /// the next call. `transactional`: the whole text in one transaction.
     /// Otherwise each statement on its own (split as psql splits them), outside any
     /// transaction, as `CREATE INDEX CONCURRENTLY` requires; a failure leaves the statements
     /// before it done.
@@ -91,6 +110,8 @@ public final class TargetDatabase {
     /// mistake is an error, so the migration is recorded as failed, not applied.
     public func run(sql: String, transactional: Bool) throws(PostgresError) {
         do {
+            let connection = try PostgresConnection(url, defaults: Self.connectionDefaults, logger: logger)
+            defer { connection.close() }
             if transactional {
                 // BEGIN and the SQL in one simple query. After an error the server skips the
                 // rest and the transaction is left aborted: roll it back.

@@ -3,6 +3,7 @@ import DeployLogEvents
 import DeployLogPostgres
 import DeployLogStore
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct MigratorTests {
@@ -408,5 +409,61 @@ import Testing
             defer { lock.unlock() }
             return items
         }
+    }
+
+    /// A migration that drops every advisory lock of its session does not drop the run's: the
+    /// lock is held on a connection that runs no migration. Observed from another session
+    /// before each later migration starts, while the run is in progress.
+    @Test func aMigrationCannotReleaseTheRunsLock() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "unlock",
+            [
+                "0001__discard.sql": migrationText(up: "DISCARD ALL;", down: "SELECT 1;", upTransaction: false),
+                "0002__unlock_all.sql": migrationText(up: "SELECT pg_advisory_unlock_all();", down: "SELECT 1;"),
+                "0003__last.sql": migrationText(up: "CREATE TABLE last ();", down: "DROP TABLE last;"),
+            ])
+        let url = f.databaseURL
+        let takenByOthers = Mutex<[Int: Bool]>([:])
+        let run = try f.migrator().up(.directory(dir), targetURL: url) { progress in
+            guard case .starting(_, let index, _) = progress, index > 1 else { return }
+            // Another session: if it gets the lock, a waiting run would have too. Closing the
+            // connection releases what it took.
+            let other = try? PostgresConnection(url)
+            let got = try? other?.query("SELECT pg_try_advisory_lock($1)", [.int8(TargetDatabase.lockKey)])[0].bool(0)
+            other?.close()
+            takenByOthers.withLock { $0[index] = got }
+        }
+        #expect(run.applied.map(\.name) == ["discard", "unlock_all", "last"])
+        #expect(takenByOthers.withLock { $0 } == [2: false, 3: false])
+    }
+
+    /// Session settings a migration makes end with it: the next one of the same run gets the
+    /// session the URL describes, so results do not depend on how migrations are grouped into
+    /// runs.
+    @Test func sessionSettingsDoNotCarryIntoTheNextMigration() throws {
+        let f = try EngineFixture()
+        let dir = try f.directory(
+            "settings",
+            [
+                "0001__elsewhere.sql": migrationText(
+                    up: "SET search_path TO nowhere;\nSET session_replication_role = replica;", down: "SELECT 1;",
+                    upTransaction: false),
+                "0002__plain.sql": migrationText(
+                    up: """
+                        CREATE TABLE plain (id int);
+                        DO $$ BEGIN
+                            IF current_setting('session_replication_role') <> 'origin' THEN
+                                RAISE 'session_replication_role carried over';
+                            END IF;
+                        END $$;
+                        """, down: "DROP TABLE plain;"),
+            ])
+        let run = try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+        #expect(run.applied.map(\.name) == ["elsewhere", "plain"])
+        let rows = try f.query("SELECT relnamespace::regnamespace::text FROM pg_class WHERE relname = 'plain'")
+        #expect(try rows.map { try $0.string(0) } == ["public"])
+        let applied = try f.events(type: "MigrationApplied")
+        #expect(applied.allSatisfy { $0.data.objectValue?["appliedBy"]?.stringValue?.hasPrefix("tester") == true })
     }
 }
