@@ -158,7 +158,10 @@ struct BlueGreenSwitchCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The pair's name.", valueName: "name"))
     var name: String
 
-    @Flag(help: "Switch even when the inactive colour's last health checks failed.")
+    @Flag(
+        help:
+            "Switch even when the inactive colour's last health checks failed, or when the last switch has no recorded outcome (it runs again)."
+    )
     var force = false
 
     @Option(help: ArgumentHelp("Who is acting (default: $DEPLOYLOG_ACTOR, else $USER@host).", valueName: "name"))

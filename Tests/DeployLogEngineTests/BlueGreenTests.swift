@@ -200,6 +200,62 @@ import Testing
         #expect(try p.pair().activeColor == .blue)
     }
 
+    /// A run killed after its switch command ran leaves TrafficSwitchStarted without an outcome:
+    /// the log says green serves, but blue may. Deploy and switch refuse the pair (a deploy would
+    /// migrate and check blue) until `switch --force` runs that switch again and records it.
+    @Test func aSwitchWithoutAnOutcomeStopsDeploysUntilItIsRunAgain() throws {
+        let p = try Pair("bg_unfinished")
+        let name = "camera-counting-prod"
+        try p.deployer.deploy(name: name, version: "1.3.0", source: .directory(try p.migrations()))
+        #expect(try p.pair().activeColor == .green)
+        // What a deploy of 1.4.0 to blue leaves when it is killed during its switch command.
+        let meta = EventMetadata(actor: "tester", correlationId: "killed", source: "test")
+        try p.f.store.append(
+            [
+                try ProposedEvent(
+                    DeployToInactiveStarted(deploymentName: name, version: "1.4.0", targetColor: .blue), metadata: meta),
+                try ProposedEvent(
+                    HealthChecksRecorded(deploymentName: name, color: .blue, healthy: true, checks: []), metadata: meta),
+                try ProposedEvent(
+                    TrafficSwitchStarted(deploymentName: name, fromColor: .green, toColor: .blue), metadata: meta),
+            ], to: BlueGreenPair.stream(name), expectedVersion: .after(try p.pair().streamVersion))
+        let unfinished = try #require(try p.pair().unfinishedSwitch)
+        #expect(unfinished.fromColor == .green && unfinished.toColor == .blue)
+        let types = try p.types()
+
+        let migrations = try p.migrations()
+        for attempt in ["deploy", "switch"] {
+            do throws(EngineError) {
+                if attempt == "deploy" {
+                    try p.deployer.deploy(name: name, version: "1.5.0", source: .directory(migrations))
+                } else {
+                    try p.deployer.switchTraffic(name: name)
+                }
+                Issue.record("\(attempt) went ahead while a switch had no outcome")
+            } catch {
+                #expect(error.code == .conflict)
+                #expect(
+                    error.message.hasPrefix(
+                        "blue-green \(name): \(attempt) refused: the traffic switch from green to blue started at "))
+                #expect(error.message.contains("(position \(unfinished.position)) has no outcome"))
+                #expect(
+                    error.message.hasSuffix(
+                        "`deploylog bluegreen switch \(name) --force` runs that switch again and records its outcome"))
+                #expect(!error.message.contains("\n"))
+            }
+        }
+        #expect(try p.types() == types)
+        #expect(try !p.tableExists(p.f.databaseURL, "cameras"))
+
+        let reconciled = try p.deployer.switchTraffic(name: name, force: true)
+        #expect(reconciled.fromColor == .green && reconciled.toColor == .blue && reconciled.version == "1.4.0")
+        #expect(p.switched() == "blue \(p.f.databaseURL) 1.4.0\n")
+        #expect(try p.pair().activeColor == .blue)
+        #expect(try p.pair().unfinishedSwitch == nil)
+        let next = try p.deployer.deploy(name: name, version: "1.5.0", source: .directory(try p.migrations()))
+        #expect(next.targetColor == .green && next.switched)
+    }
+
     @Test func configurationNeverRecordsAPasswordAndKeepsTheServingColour() throws {
         try withTemporaryDirectory { dir in
             let store = try FileStore.create(at: dir + "/store")

@@ -100,6 +100,7 @@ public struct BlueGreenDeployer: Sendable {
         healthCheck: HealthCheckOptions? = nil, progress: (@Sendable (Progress) -> Void)? = nil
     ) throws(EngineError) -> DeployResult {
         guard var pair = try BlueGreenPair.load(name, from: store) else { throw Self.noPair(name) }
+        if let unfinished = pair.unfinishedSwitch { throw Self.unfinished(unfinished, of: name, refusing: "deploy") }
         _ = try source.load()  // a bad migration file is refused before anything is recorded
         let target = pair.inactiveColor
         let environment = pair.environment(of: target)
@@ -186,10 +187,19 @@ public struct BlueGreenDeployer: Sendable {
     /// A colour whose last health checks failed, or whose last deploy recorded none (it failed
     /// before them, say in a migration), is refused (nothing is recorded) unless `force`: deploy
     /// to it again first.
+    ///
+    /// A pair whose last switch started and has no outcome (`BlueGreenPair.unfinishedSwitch`) is
+    /// refused too unless `force`, which is how the operator reconciles it: the same switch
+    /// (the active colour has not changed, so the inactive one is where it was going) runs
+    /// again and its outcome is recorded. Switch commands set where traffic goes, so running one
+    /// that may already have run is safe; guessing its outcome from the log is not.
     public func switchTraffic(name: String, pipelineId: String? = nil, force: Bool = false) throws(EngineError)
         -> SwitchResult
     {
         guard var pair = try BlueGreenPair.load(name, from: store) else { throw Self.noPair(name) }
+        if !force, let unfinished = pair.unfinishedSwitch {
+            throw Self.unfinished(unfinished, of: name, refusing: "switch")
+        }
         let from = pair.activeColor
         let to = pair.inactiveColor
         let version = pair.versions[to] ?? "unknown"
@@ -331,6 +341,18 @@ public struct BlueGreenDeployer: Sendable {
             .notFound,
             "no blue-green pair '\(name)' (configure it with `deploylog bluegreen configure \(name) --blue URL --green URL`)"
         )
+    }
+
+    /// Why a deploy or switch is refused while the pair's last switch has no outcome.
+    static func unfinished(_ u: BlueGreenPair.UnfinishedSwitch, of name: String, refusing action: String)
+        -> EngineError
+    {
+        EngineError(
+            .conflict,
+            "blue-green \(name): \(action) refused: the traffic switch from \(u.fromColor.rawValue) to \(u.toColor.rawValue) "
+                + "started at \(u.startedAt) (position \(u.position)) has no outcome — a run is switching now, or one was killed "
+                + "and \(u.toColor.rawValue) may be serving; once none is running, `deploylog bluegreen switch \(name) --force` "
+                + "runs that switch again and records its outcome")
     }
 
     static func isPostgresURL(_ s: String) -> Bool {

@@ -26,6 +26,11 @@ public struct BlueGreenPair: Sendable, Equatable {
     /// Colours deployed to and not health-checked since (the deploy failed before its checks,
     /// or is still running): traffic must not move there on the strength of older checks.
     public var uncheckedColors: Set<BlueGreenColor> = []
+    /// The last traffic switch when it has started and has no outcome (TrafficSwitched or
+    /// BlueGreenDeployFailed): a run is switching now, or one was killed during its switch
+    /// command — perhaps after the command moved traffic, so `activeColor` may not be the
+    /// colour serving. Deploy and switch refuse to act on the pair while it is set.
+    public var unfinishedSwitch: UnfinishedSwitch?
     /// Why the last deploy failed, while `status` is failed.
     public var lastFailure: String?
     /// The stream's last version (nil: no stream).
@@ -33,6 +38,14 @@ public struct BlueGreenPair: Sendable, Equatable {
     public var isConfigured = false
 
     public init(name: String) { self.name = name }
+
+    /// A TrafficSwitchStarted without an outcome yet: which way, where and when it was recorded.
+    public struct UnfinishedSwitch: Sendable, Equatable {
+        public var fromColor: BlueGreenColor
+        public var toColor: BlueGreenColor
+        public var position: Int64
+        public var startedAt: Timestamp
+    }
 
     public static func stream(_ name: String) -> String { "bluegreen-\(name)" }
 
@@ -87,8 +100,12 @@ public struct BlueGreenPair: Sendable, Equatable {
             uncheckedColors.remove(h.color)
         case TrafficSwitchStarted.eventType:
             status = "switching"
+            guard let s = try? decoder.decode(TrafficSwitchStarted.self, from: e.data) else { return }
+            unfinishedSwitch = UnfinishedSwitch(
+                fromColor: s.fromColor, toColor: s.toColor, position: e.position, startedAt: e.recordedAt)
         case TrafficSwitched.eventType:
             guard let s = try? decoder.decode(TrafficSwitched.self, from: e.data) else { return }
+            unfinishedSwitch = nil
             status = "completed"
             activeColor = s.toColor
             versions[s.toColor] = s.version
@@ -96,6 +113,7 @@ public struct BlueGreenPair: Sendable, Equatable {
             guard let f = try? decoder.decode(BlueGreenDeployFailed.self, from: e.data) else { return }
             status = "failed"
             lastFailure = f.reason
+            unfinishedSwitch = nil
         default:
             break
         }
