@@ -42,19 +42,7 @@ public enum SQLScript {
                 while i < b.count, b[i] != UInt8(ascii: "\n") { i += 1 }
                 continue
             case UInt8(ascii: "/") where i + 1 < b.count && b[i + 1] == UInt8(ascii: "*"):
-                var depth = 1
-                i += 2
-                while i < b.count, depth > 0 {
-                    if b[i] == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
-                        depth += 1
-                        i += 2
-                    } else if b[i] == UInt8(ascii: "*"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") {
-                        depth -= 1
-                        i += 2
-                    } else {
-                        i += 1
-                    }
-                }
+                i = blockCommentEnd(b, i)
                 continue
             case UInt8(ascii: "'"):
                 hasCode = true
@@ -169,6 +157,25 @@ public enum SQLScript {
         return nil
     }
 
+    /// The index after the block comment starting at `i` (`/*`), which nests as PostgreSQL's do;
+    /// the end of `b` when it is never closed.
+    private static func blockCommentEnd(_ b: [UInt8], _ start: Int) -> Int {
+        var depth = 1
+        var i = start + 2
+        while i < b.count, depth > 0 {
+            if b[i] == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
+                depth += 1
+                i += 2
+            } else if b[i] == UInt8(ascii: "*"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") {
+                depth -= 1
+                i += 2
+            } else {
+                i += 1
+            }
+        }
+        return i
+    }
+
     /// Up to `count` words at the start of a statement, in capitals, after comments.
     private static func leadingWords(_ statement: String, _ count: Int) -> [String] {
         let b = Array(statement.utf8)
@@ -181,19 +188,7 @@ public enum SQLScript {
             } else if c == UInt8(ascii: "-"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "-") {
                 while i < b.count, b[i] != UInt8(ascii: "\n") { i += 1 }
             } else if c == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
-                var depth = 1
-                i += 2
-                while i < b.count, depth > 0 {
-                    if b[i] == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "*") {
-                        depth += 1
-                        i += 2
-                    } else if b[i] == UInt8(ascii: "*"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") {
-                        depth -= 1
-                        i += 2
-                    } else {
-                        i += 1
-                    }
-                }
+                i = blockCommentEnd(b, i)
             } else if isLetter(c) || c == UInt8(ascii: "_") {
                 let start = i
                 while i < b.count, isIdentifierByte(b[i]) { i += 1 }

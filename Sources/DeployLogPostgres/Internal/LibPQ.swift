@@ -46,20 +46,18 @@ enum LibPQ {
             defer { if let message { PQfreemem(message) } }
             return .failure(ParseError(message: message.map { String(cString: $0) } ?? "out of memory"))
         }
-        defer { PQconninfoFree(options) }
-        var pairs: [(String, String)] = []
-        var option = options
-        while let keyword = option.pointee.keyword {
-            if let value = option.pointee.val { pairs.append((String(cString: keyword), String(cString: value))) }
-            option += 1
-        }
-        return .success(pairs)
+        return .success(pairs(of: options))
     }
     struct ParseError: Error { var message: String }
 
     /// `PQconninfo`: the connection parameters in effect on `conn` (those with a value).
     static func conninfo(_ conn: Connection) -> [(String, String)] {
         guard let options = PQconninfo(conn) else { return [] }
+        return pairs(of: options)
+    }
+
+    /// The keywords that have a value in a `PQconninfoOption` array, which it frees.
+    private static func pairs(of options: UnsafeMutablePointer<PQconninfoOption>) -> [(String, String)] {
         defer { PQconninfoFree(options) }
         var pairs: [(String, String)] = []
         var option = options
