@@ -57,24 +57,15 @@ import Testing
         try migrationText(up: "CREATE TABLE v (id int);", down: "DROP TABLE v;").write(
             toFile: dir + "/0003__add_v.sql", atomically: true, encoding: .utf8)
         let head = try f.head()
-        for attempt in 0..<2 {
-            do {
-                if attempt == 0 {
-                    try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
-                } else {
-                    _ = try f.migrator().plan(.directory(dir))
-                }
-                Issue.record("the changed file was accepted")
-            } catch {
-                #expect(error.code == .checksumMismatch)
-                #expect(error.message.contains("0001__create_t.sql"))
-                #expect(error.message.contains(old.checksum))
-                let new = try MigrationFile.parse(
-                    fileName: "0001__create_t.sql",
-                    contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
-                #expect(error.message.contains(new.checksum))
-                #expect(error.message.contains("applied by tester"))
-            }
+        for error in refusalsOfUpAndPlan(f, dir, "the changed file") {
+            #expect(error.code == .checksumMismatch)
+            #expect(error.message.contains("0001__create_t.sql"))
+            #expect(error.message.contains(old.checksum))
+            let new = try MigrationFile.parse(
+                fileName: "0001__create_t.sql",
+                contents: try String(contentsOfFile: dir + "/0001__create_t.sql", encoding: .utf8))
+            #expect(error.message.contains(new.checksum))
+            #expect(error.message.contains("applied by tester"))
         }
         #expect(try f.head() == head)
         #expect(try f.query("SELECT 1 FROM pg_class WHERE relname = 'v'").count == 0)
@@ -124,19 +115,10 @@ import Testing
                     "0001__one.sql": migrationText(up: "CREATE TABLE one ();", down: "DROP TABLE one;"),
                     file: migrationText(up: up, down: "DROP TABLE two;", upTransaction: statement != "BEGIN"),
                 ])
-            for attempt in 0..<2 {
-                do {
-                    if attempt == 0 {
-                        try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
-                    } else {
-                        _ = try f.migrator().plan(.directory(dir))
-                    }
-                    Issue.record("\(statement) in a migration was accepted")
-                } catch {
-                    #expect(error.code == .badInput)
-                    #expect(error.message.contains("\(file): migration '\(file.dropFirst(6).dropLast(4))'"), "\(error)")
-                    #expect(error.message.contains("has \(statement) in its up SQL"), "\(error)")
-                }
+            for error in refusalsOfUpAndPlan(f, dir, "\(statement) in a migration") {
+                #expect(error.code == .badInput)
+                #expect(error.message.contains("\(file): migration '\(file.dropFirst(6).dropLast(4))'"), "\(error)")
+                #expect(error.message.contains("has \(statement) in its up SQL"), "\(error)")
             }
         }
         #expect(try f.head() == 0)
@@ -209,21 +191,12 @@ import Testing
                 "0002__link.sql": migrationText(
                     up: "SELECT dblink_connect('postgres://u:s3cretpw@h/db');", down: "SELECT 1;"),
             ])
-        for attempt in 0..<2 {
-            do {
-                if attempt == 0 {
-                    try f.migrator().up(.directory(secret), targetURL: f.databaseURL)
-                } else {
-                    _ = try f.migrator().plan(.directory(secret))
-                }
-                Issue.record("a migration holding a password was accepted")
-            } catch {
-                #expect(error.code == .badInput)
-                #expect(
-                    error.message.contains("0002__link.sql: migration 'link' has a password in its up SQL"), "\(error)")
-                #expect(error.message.contains(".pgpass"))
-                #expect(!error.message.contains("s3cretpw"))
-            }
+        for error in refusalsOfUpAndPlan(f, secret, "a migration holding a password") {
+            #expect(error.code == .badInput)
+            #expect(
+                error.message.contains("0002__link.sql: migration 'link' has a password in its up SQL"), "\(error)")
+            #expect(error.message.contains(".pgpass"))
+            #expect(!error.message.contains("s3cretpw"))
         }
         #expect(try f.head() == 0)
         #expect(try f.query("SELECT 1 FROM pg_class WHERE relname = 'one'").count == 0)
@@ -466,4 +439,23 @@ import Testing
         let applied = try f.events(type: "MigrationApplied")
         #expect(applied.allSatisfy { $0.data.objectValue?["appliedBy"]?.stringValue?.hasPrefix("tester") == true })
     }
+}
+
+/// What `up` and then `plan` of the migrations in `dir` each threw; an issue is recorded for
+/// each that accepted them (`what` names the migrations' fault).
+private func refusalsOfUpAndPlan(_ f: EngineFixture, _ dir: String, _ what: String) -> [EngineError] {
+    var errors: [EngineError] = []
+    for attempt in 0..<2 {
+        do {
+            if attempt == 0 {
+                try f.migrator().up(.directory(dir), targetURL: f.databaseURL)
+            } else {
+                _ = try f.migrator().plan(.directory(dir))
+            }
+            Issue.record("\(what) was accepted")
+        } catch {
+            errors.append(error)
+        }
+    }
+    return errors
 }
