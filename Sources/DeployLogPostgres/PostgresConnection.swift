@@ -48,7 +48,7 @@ public final class PostgresConnection {
         self.logger = logger
         notices = NoticeSink(logger: logger)
         var secrets = PostgresURL.rawPasswords(in: connectionString)
-        if connectionString.contains("://") && !PostgresURL.isURL(connectionString) {
+        if PostgresURL.isMistypedURL(connectionString) {
             throw PostgresError(
                 .connection,
                 "invalid connection string \(address): not a postgres:// or postgresql:// URL, nor keyword=value conninfo")

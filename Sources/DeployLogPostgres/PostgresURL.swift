@@ -11,6 +11,16 @@ public enum PostgresURL {
         return scheme.hasPrefix("postgres://") || scheme.hasPrefix("postgresql://")
     }
 
+    /// Whether `string` was meant as a URL but is not one libpq reads: it has `://` under
+    /// another scheme (`postgress://…`, ` postgres://…`), or starts `postgres:`/`postgresql:`
+    /// with a slash missing. Such a string would be taken for conninfo or a directory, and
+    /// quoted, password and all; it is refused without being shown.
+    public static func isMistypedURL(_ string: String) -> Bool {
+        let lower = string.prefix(11).lowercased()
+        return (string.contains("://") || lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:"))
+            && !isURL(string)
+    }
+
     /// `string` as libpq takes it: a URL's scheme in lower case (libpq recognises only
     /// `postgres://` and `postgresql://`, and would read `POSTGRES://…` as conninfo and quote
     /// all of it, password included, in its error). Anything else is unchanged.

@@ -49,10 +49,7 @@ struct DatabaseOptions: ParsableArguments {
 
     func validate() throws {
         guard let address else { throw ValidationError("give --database URL or set \(Self.environmentVariable)") }
-        let lower = address.prefix(11).lowercased()
-        if (address.contains("://") || lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:"))
-            && !PostgresURL.isURL(address)
-        {
+        if PostgresURL.isMistypedURL(address) {
             // Never echo the address: it may hold a password.
             throw ValidationError("--database must be a postgres:// (postgresql://) URL or keyword=value conninfo")
         }

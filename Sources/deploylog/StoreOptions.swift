@@ -32,9 +32,7 @@ struct StoreOptions: ParsableArguments {
     /// than taking it for a directory and creating one named after the password; and a URL
     /// whose password libpq would read differently (`PostgresURL.credentialProblem`).
     static func check(_ address: String, option: String) throws {
-        let lower = address.prefix(11).lowercased()
-        let looksLikeAURL = address.contains("://") || lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:")
-        if looksLikeAURL && !PostgresStoreAddress.isPostgres(address) {
+        if PostgresURL.isMistypedURL(address) {
             // Never echo the address: it may hold a password.
             throw ValidationError("\(option) must be a directory path or a postgres:// (postgresql://) URL")
         }
